@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from 'acme-client';
+import type { Logger } from '../log';
+import type { Config } from '../config/config';
+import { writeFileAtomic } from '../store/atomic';
+import { withRetry } from '../util/retry';
+import { installAcmeHttpGuards } from './http';
+
+/** Where one ACME account lives: one folder per directory URL under STATE_DIR/accounts. */
+export function accountDir(stateDir: string, directoryUrl: string): string {
+  const url = new URL(directoryUrl);
+  const digest = createHash('sha256').update(directoryUrl).digest('hex').slice(0, 10);
+  return join(stateDir, 'accounts', `${url.host.replace(/[^a-z0-9.-]/gi, '_')}-${digest}`);
+}
+
+/** acme-client's polling back-off: short, so a renewal is bounded by round trips, not sleeps. */
+const BACKOFF = { backoffAttempts: 24, backoffMin: 100, backoffMax: 2000 };
+
+/**
+ * An acme-client Client for the configured directory, with the account key created once (0600)
+ * and reused, and the account registered on first use (its URL is kept beside the key, so
+ * later runs skip the registration round trip).
+ */
+export async function openAccount(
+  config: Config,
+  directoryUrl: string,
+  deps: { logger: Logger; signal?: AbortSignal },
+): Promise<Client> {
+  const acme = require('acme-client') as typeof import('acme-client');
+  installAcmeHttpGuards(acme);
+  acme.setLogger((message: string) => deps.logger.trace({ acme: message }, 'acme-client'));
+  const dir = accountDir(config.stateDir, directoryUrl);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const keyPath = join(dir, 'account.key');
+  let accountKey: Buffer | null = await readFile(keyPath).catch(() => null);
+  if (!accountKey) {
+    const created = Buffer.from(await acme.crypto.createPrivateEcdsaKey('P-256'));
+    await writeFileAtomic(keyPath, created, 0o600);
+    accountKey = created;
+    deps.logger.info({ dir }, 'created a new ACME account key');
+  }
+  const saved = await readFile(join(dir, 'account.json'), 'utf8').then((t) => JSON.parse(t) as { url?: string }).catch(() => ({ url: undefined }));
+  const eab = config.acme.eab ? { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmacKey.reveal() } : undefined;
+  const client = new acme.Client({ directoryUrl, accountKey, accountUrl: saved.url, externalAccountBinding: eab, ...BACKOFF });
+  if (!saved.url) await registerAccount(client, config, dir, deps);
+  return client;
+}
+
+/** Forgets the remembered account URL (the CA no longer knows it), so the next open registers again. */
+export async function forgetAccount(stateDir: string, directoryUrl: string): Promise<void> {
+  await rm(join(accountDir(stateDir, directoryUrl), 'account.json'), { force: true });
+}
+
+async function registerAccount(client: Client, config: Config, dir: string, deps: { logger: Logger; signal?: AbortSignal }): Promise<void> {
+  const contact = config.acme.email ? [`mailto:${config.acme.email}`] : undefined;
+  await withRetry('ACME account registration', () => client.createAccount({ termsOfServiceAgreed: true, contact }), deps);
+  const url = client.getAccountUrl();
+  await writeFileAtomic(join(dir, 'account.json'), `${JSON.stringify({ url }, null, 2)}\n`, 0o600);
+  deps.logger.info({ account: url }, 'ACME account registered');
+}

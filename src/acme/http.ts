@@ -1,0 +1,99 @@
+import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { AcmeError } from '../errors';
+
+type AcmeModule = typeof import('acme-client');
+
+let installed = false;
+
+/**
+ * Makes acme-client's HTTP layer fail fast and legibly. Left alone it retries network errors,
+ * 429 and 5xx five times with up to 25 s sleeps (or hours, if a rate limit's Retry-After says
+ * so), then hides the cause behind `TypeError: ... reading 'config'`. We wrap its HTTP adapter:
+ * every error response becomes an AcmeError with the problem document's type and detail and the
+ * Retry-After date, every network failure an AcmeError naming the host and what to do. Errors
+ * we throw carry no axios `config`, so acme-client's own retry interceptor passes them through;
+ * badNonce still reaches acme-client, which retries it itself (RFC 8555 §6.5). Our own retry
+ * (retry.ts) then decides, honouring Retry-After.
+ */
+export function installAcmeHttpGuards(acme: AcmeModule): void {
+  if (installed) return;
+  installed = true;
+  const axios = require('axios') as typeof import('axios');
+  const http = axios.getAdapter('http') as AxiosAdapter;
+  const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
+  settings.retryMaxAttempts = 0;
+  acme.axios.defaults.timeout = 30_000;
+  acme.axios.defaults.adapter = async (config: InternalAxiosRequestConfig) => {
+    try {
+      return await http(config);
+    } catch (err) {
+      const response = (err as { response?: AxiosResponse }).response;
+      if (!response) throw networkError(config, err as NodeJS.ErrnoException);
+      if (response.status < 400) throw err;
+      const problem = parseProblem(response.data);
+      if (problem.type === 'urn:ietf:params:acme:error:badNonce') throw err;
+      throw problemError(config, response, problem);
+    }
+  };
+}
+
+interface Problem {
+  type?: string;
+  detail?: string;
+  subproblems?: Array<{ detail?: string; identifier?: { value?: string } }>;
+}
+
+function parseProblem(data: unknown): Problem {
+  if (typeof data === 'object' && data !== null && !Buffer.isBuffer(data)) return data as Problem;
+  try {
+    return JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)) as Problem;
+  } catch {
+    return {};
+  }
+}
+
+function problemError(config: InternalAxiosRequestConfig, response: AxiosResponse, problem: Problem): AcmeError {
+  const status = response.status;
+  const type = problem.type?.replace('urn:ietf:params:acme:error:', '') ?? `HTTP ${status}`;
+  const sub = (problem.subproblems ?? []).map((s) => `${s.identifier?.value ?? ''}: ${s.detail ?? ''}`).join('; ');
+  const detail = [problem.detail, sub].filter(Boolean).join(' — ') || `HTTP ${status}`;
+  const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
+  const transient = status === 429 || status >= 500 || type === 'serverInternal' || type === 'rateLimited';
+  const error = new AcmeError(`the ACME server refused ${shortUrl(config)} (${type}): ${detail}`, { transient, retryAfter });
+  Object.assign(error, { problemType: type, status });
+  return error;
+}
+
+function networkError(config: InternalAxiosRequestConfig, err: NodeJS.ErrnoException): AcmeError {
+  const code = err.code ?? 'error';
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+  const hint = tls
+    ? 'its TLS certificate is not trusted; for a private or test CA, point NODE_EXTRA_CA_CERTS at its CA file'
+    : 'check the network and ACME_DIRECTORY';
+  return new AcmeError(`cannot reach the ACME server at ${hostOf(config)} (${code}): ${hint}`, { transient: !tls });
+}
+
+function hostOf(config: InternalAxiosRequestConfig): string {
+  try {
+    return new URL(config.url ?? '').host;
+  } catch {
+    return String(config.url);
+  }
+}
+
+function shortUrl(config: InternalAxiosRequestConfig): string {
+  try {
+    const url = new URL(config.url ?? '');
+    return `${(config.method ?? 'get').toUpperCase()} ${url.pathname.split('/').slice(0, 3).join('/')}`;
+  } catch {
+    return 'a request';
+  }
+}
+
+/** Parses an HTTP Retry-After header (seconds or HTTP date) into a date, or undefined. */
+export function parseRetryAfter(header: unknown, now = Date.now()): Date | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\d+$/.test(header.trim())) return new Date(now + Number(header.trim()) * 1000);
+  const date = new Date(header);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,0 +1,122 @@
+import type { Authorization, Client, Order } from 'acme-client';
+import type { Logger } from '../log';
+import type { KeyType } from '../config/config';
+import type { DnsProvider, PresentedRecord } from '../dns/provider';
+import type { CertificateSet } from '../store/types';
+import { AcmeError } from '../errors';
+import { nameserversFor, waitForTxt } from '../dns/propagation';
+import { withRetry } from '../util/retry';
+import { abortable, withTimeout } from '../util/sleep';
+
+/** Everything one ACME order needs; all of it passed in, nothing read from the environment. */
+export interface OrderRequest {
+  client: Client;
+  names: string[];
+  keyType: KeyType;
+  dns: DnsProvider;
+  resolvers?: string[];
+  propagationTimeoutMs: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+interface PendingChallenge {
+  authz: Authorization;
+  challenge: Authorization['challenges'][number];
+  fqdn: string;
+  value: string;
+}
+
+/**
+ * Obtains one certificate for all `names` over DNS-01 (RFC 8555 §7.4, §8.4): order, publish
+ * every TXT value at once (apex and wildcard share `_acme-challenge.<domain>`), wait until every
+ * nameserver answers them, tell the CA, wait for validation, remove the records (always, on a
+ * fresh timeout, by record id), then finalise with a CSR from a fresh key.
+ */
+export async function obtainCertificate(req: OrderRequest): Promise<CertificateSet> {
+  const { client, logger, signal } = req;
+  const retry = <T>(what: string, fn: () => Promise<T>) => withRetry(what, fn, { logger, signal });
+  const identifiers = req.names.map((value) => ({ type: 'dns', value }));
+  let order = await retry('creating the ACME order', () => client.createOrder({ identifiers }));
+  logger.info({ names: req.names, order: order.url }, 'ACME order created');
+  const authzs = await retry('reading authorizations', () => client.getAuthorizations(order));
+  const pending = await Promise.all(authzs.filter((a) => a.status !== 'valid').map((a) => dnsChallenge(client, a)));
+  await validate(req, pending);
+  const { privkey, csr } = await makeCsr(req.names, req.keyType);
+  order = await retry('finalising the order', () => client.finalizeOrder(order, csr));
+  if (order.status !== 'valid') order = (await abortable(client.waitForValidStatus(order), signal)) as Order;
+  const pem = await retry('downloading the certificate', () => client.getCertificate(order));
+  logger.info({ order: order.url }, 'certificate issued');
+  return toCertificateSet(privkey, pem);
+}
+
+async function dnsChallenge(client: Client, authz: Authorization): Promise<PendingChallenge> {
+  const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+  if (!challenge) {
+    throw new AcmeError(`the ACME server offers no dns-01 challenge for ${authz.identifier.value}; this CA cannot issue it over DNS`);
+  }
+  const value = await client.getChallengeKeyAuthorization(challenge);
+  return { authz, challenge, fqdn: `_acme-challenge.${authz.identifier.value}`, value };
+}
+
+async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise<void> {
+  if (pending.length === 0) return;
+  const { client, dns, logger, signal } = req;
+  const records: PresentedRecord[] = [];
+  try {
+    await dns.sweep(pending.map((p) => p.fqdn));
+    for (const p of pending) records.push(await withRetry(`publishing ${p.fqdn}`, () => dns.present(p.fqdn, p.value), { logger, signal }));
+    for (const fqdn of new Set(pending.map((p) => p.fqdn))) {
+      const servers = await nameserversFor(await dns.zoneOf(fqdn), req.resolvers);
+      const values = pending.filter((p) => p.fqdn === fqdn).map((p) => p.value);
+      await waitForTxt(fqdn, values, servers, { timeoutMs: req.propagationTimeoutMs, logger, signal });
+    }
+    await Promise.all(pending.map((p) => withRetry('answering the challenge', () => client.completeChallenge(p.challenge), { logger, signal })));
+    await Promise.all(pending.map((p) => abortable(waitForChallenge(client, p), signal)));
+    logger.info({ authorizations: pending.length }, 'DNS-01 challenges validated');
+  } finally {
+    await removeRecords(dns, records, logger);
+  }
+}
+
+async function waitForChallenge(client: Client, p: PendingChallenge): Promise<void> {
+  try {
+    await client.waitForValidStatus(p.challenge);
+  } catch (err) {
+    if (err instanceof AcmeError) throw err;
+    throw new AcmeError(
+      `the ACME server could not validate ${p.fqdn}${p.authz.wildcard ? ' (wildcard)' : ''}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Removes every record we created, each on its own bounded timeout; failures are logged, not thrown. */
+async function removeRecords(dns: DnsProvider, records: PresentedRecord[], logger: Logger): Promise<void> {
+  await Promise.all(
+    records.map(async (record) => {
+      try {
+        await withTimeout(dns.cleanup(record), 30_000, () => new Error('timed out after 30 s'));
+      } catch (err) {
+        logger.error({ fqdn: record.fqdn, recordId: record.id, error: (err as Error).message }, 'could not remove a TXT record; the next run removes it');
+      }
+    }),
+  );
+}
+
+async function makeCsr(names: string[], keyType: KeyType): Promise<{ privkey: Buffer; csr: Buffer }> {
+  const { crypto } = require('acme-client') as typeof import('acme-client');
+  const privkey = keyType.startsWith('rsa')
+    ? await crypto.createPrivateRsaKey(Number(keyType.slice(4)))
+    : await crypto.createPrivateEcdsaKey(keyType === 'ecdsa-p384' ? 'P-384' : 'P-256');
+  const commonName = names.find((n) => !n.startsWith('*.') && n.length <= 64);
+  const [, csr] = await crypto.createCsr({ commonName, altNames: [...names] }, privkey);
+  return { privkey, csr };
+}
+
+function toCertificateSet(privkey: Buffer, pem: string): CertificateSet {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new AcmeError('the ACME server returned no certificate');
+  const [cert, ...chain] = blocks.map((b) => `${b}\n`);
+  return { privkey: privkey.toString(), cert, chain: chain.join(''), fullchain: blocks.map((b) => `${b}\n`).join('') };
+}

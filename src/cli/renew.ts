@@ -1,0 +1,58 @@
+import { homedir } from 'node:os';
+import type { ParsedArgs } from './args';
+import { loadConfig } from '../config/config';
+import { resolveOwnership } from '../config/ownership';
+import { createLogger } from '../log';
+import { CloudflareDnsProvider } from '../dns/cloudflare/provider';
+import { renew, type RenewOutcome } from '../renewal/renew';
+import { dueAt } from '../renewal/policy';
+
+/**
+ * `nrcert renew [--force] [--dry-run]`: builds the dependencies from the configuration and runs
+ * one renewal. Ctrl-C or SIGTERM aborts it; the TXT records are still removed before exiting,
+ * and a second signal exits at once.
+ */
+export async function renewCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'renew');
+  const ownership = resolveOwnership(config.certOwner, config.certGroup);
+  const logger = createLogger(config.logLevel);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    logger.warn({ signal }, 'interrupted: cleaning up (press Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await renew(
+      {
+        config,
+        logger,
+        ownership,
+        now: () => new Date(),
+        signal: controller.signal,
+        dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),
+      },
+      { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']) },
+    );
+    process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function describeOutcome(outcome: RenewOutcome, certDir: string): string {
+  switch (outcome.action) {
+    case 'skipped':
+      return `Certificate for ${outcome.installed.names.join(', ')} is not due for renewal until ${outcome.decision.dueAt?.toISOString()} ` +
+        `(expires ${outcome.installed.notAfter.toISOString()}); nothing changed. Use --force to renew now.`;
+    case 'dry-run':
+      return `Dry run succeeded: ${outcome.directoryUrl} issued a valid certificate for ${outcome.certificate.names.join(', ')}; nothing was installed.`;
+    case 'renewed':
+      return `Certificate for ${outcome.certificate.names.join(', ')} installed in ${certDir}, valid until ${outcome.certificate.notAfter.toISOString()}; ` +
+        `renewal due ${dueAt(outcome.certificate).toISOString()}.`;
+  }
+}

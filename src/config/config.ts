@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../errors';
+import { parseDomains } from './domains';
+import { readEnvFile } from './env-file';
+import { splitArgv } from './argv';
+import { Secret } from './secret';
+
+/** Let's Encrypt's directories, by the names ACME_DIRECTORY accepts. */
+export const ACME_DIRECTORIES = {
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
+
+/** Certificate key types ACME_KEY_TYPE accepts. */
+export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-4096'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+/** Everything nrcert reads from the environment, validated and typed. */
+export interface Config {
+  envFile: string | null;
+  domains: string[];
+  acme: {
+    directoryUrl: string;
+    email?: string;
+    keyType: KeyType;
+    eab?: { kid: string; hmacKey: Secret };
+  };
+  dns: {
+    provider: 'cloudflare';
+    resolvers?: string[];
+    propagationTimeoutMs: number;
+  };
+  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string };
+  certDir: string;
+  stateDir: string;
+  certGroup?: string;
+  certOwner?: string;
+  restart?: { argv: string[]; timeoutMs: number };
+  logLevel: string;
+}
+
+/** What the command about to run needs: `renew` needs credentials, `status` does not. */
+export type ConfigPurpose = 'renew' | 'status';
+
+/** Where to read from: the process environment, home and working directory, an explicit file. */
+export interface ConfigSources {
+  env: Record<string, string | undefined>;
+  home: string;
+  cwd: string;
+  envFileFlag?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the dotenv file (--env-file, else NRCERT_ENV_FILE, else ./.env), lets real environment
+ * variables win, and validates every setting, throwing one ConfigError listing all problems.
+ */
+export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Config {
+  const problems: string[] = [];
+  const { env, envFile } = mergeEnvFile(sources, problems);
+  const expand = (p: string) => resolve(sources.cwd, p.replace(/^~(?=$|\/)/, sources.home));
+  const { names, problems: domainProblems } = parseDomains(env.DOMAINS ?? '');
+  if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
+  const config: Config = {
+    envFile,
+    domains: names,
+    acme: readAcme(env, problems),
+    dns: readDns(env, problems),
+    cloudflare: readCloudflare(env, problems, purpose, expand),
+    certDir: expand(env.CERT_DIR || '~/.node-red/certs'),
+    stateDir: expand(env.STATE_DIR || defaultStateDir(env, sources.home)),
+    certGroup: env.CERT_GROUP || undefined,
+    certOwner: env.CERT_OWNER || undefined,
+    restart: readRestart(env, problems),
+    logLevel: readLogLevel(env, problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function mergeEnvFile(sources: ConfigSources, problems: string[]): { env: Env; envFile: string | null } {
+  const explicit = sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE;
+  const path = explicit ? resolve(sources.cwd, explicit) : join(sources.cwd, '.env');
+  if (!existsSync(path)) {
+    if (explicit) {
+      const setting = sources.envFileFlag ? '--env-file' : 'NRCERT_ENV_FILE';
+      problems.push(`${setting}: ${path} does not exist; create it from .env.example or fix the path`);
+    }
+    return { env: { ...sources.env }, envFile: null };
+  }
+  try {
+    const file = readEnvFile(path);
+    problems.push(...file.problems);
+    return { env: { ...file.values, ...definedOnly(sources.env) }, envFile: path };
+  } catch (err) {
+    problems.push(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions`);
+    return { env: { ...sources.env }, envFile: null };
+  }
+}
+
+function definedOnly(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+}
+
+function defaultStateDir(env: Env, home: string): string {
+  return join(env.XDG_STATE_HOME || join(home, '.local', 'state'), 'nrcert');
+}
+
+function readAcme(env: Env, problems: string[]): Config['acme'] {
+  const directory = env.ACME_DIRECTORY || 'production';
+  let directoryUrl: string = directory;
+  if (directory in ACME_DIRECTORIES) {
+    directoryUrl = ACME_DIRECTORIES[directory as keyof typeof ACME_DIRECTORIES];
+  } else if (!/^https:\/\/[^\s/]+/.test(directory)) {
+    problems.push(`ACME_DIRECTORY: "${directory}" is neither production, staging nor an https:// directory URL`);
+  }
+  const keyType = (env.ACME_KEY_TYPE || 'ecdsa-p256') as KeyType;
+  if (!KEY_TYPES.includes(keyType)) {
+    problems.push(`ACME_KEY_TYPE: "${env.ACME_KEY_TYPE}" is not one of ${KEY_TYPES.join(', ')}`);
+  }
+  const email = env.ACME_EMAIL || undefined;
+  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    problems.push(`ACME_EMAIL: "${email}" is not an e-mail address (leave it empty for none)`);
+  }
+  const kid = env.ACME_EAB_KID || undefined;
+  const hmac = env.ACME_EAB_HMAC_KEY || undefined;
+  if (Boolean(kid) !== Boolean(hmac)) {
+    problems.push('ACME_EAB_KID and ACME_EAB_HMAC_KEY go together: set both (your CA gives them) or neither');
+  }
+  return { directoryUrl, email, keyType, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined };
+}
+
+function readDns(env: Env, problems: string[]): Config['dns'] {
+  const provider = env.DNS_PROVIDER || 'cloudflare';
+  if (provider !== 'cloudflare') {
+    problems.push(`DNS_PROVIDER: "${provider}" is not supported; the only provider so far is cloudflare`);
+  }
+  const resolvers = env.DNS_RESOLVERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of resolvers ?? []) {
+    if (!/^(\[[0-9a-f:]+\]|[a-z0-9.-]+|[0-9a-f:]+)(:\d{1,5})?$/i.test(r)) {
+      problems.push(`DNS_RESOLVERS: "${r}" is not host[:port] (e.g. 1.1.1.1 or 127.0.0.1:8053)`);
+    }
+  }
+  const timeout = readSeconds(env, 'DNS_PROPAGATION_TIMEOUT', 120, problems);
+  return { provider: 'cloudflare', resolvers: resolvers?.length ? resolvers : undefined, propagationTimeoutMs: timeout };
+}
+
+function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, expand: (p: string) => string): Config['cloudflare'] {
+  let token = env.CLOUDFLARE_API_TOKEN?.trim() || undefined;
+  const tokenFile = env.CLOUDFLARE_API_TOKEN_FILE;
+  if (token && tokenFile) {
+    problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are both set: keep one');
+  } else if (tokenFile) {
+    try {
+      token = readFileSync(expand(tokenFile), 'utf8').trim() || undefined;
+      if (!token) problems.push(`CLOUDFLARE_API_TOKEN_FILE: ${tokenFile} is empty`);
+    } catch (err) {
+      problems.push(`CLOUDFLARE_API_TOKEN_FILE: cannot read ${tokenFile} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  } else if (!token && purpose === 'renew') {
+    problems.push('CLOUDFLARE_API_TOKEN is not set: create a token with Zone:Read and DNS:Edit at https://dash.cloudflare.com/profile/api-tokens');
+  }
+  if (token && /\s/.test(token)) problems.push('CLOUDFLARE_API_TOKEN contains white space: paste the token alone');
+  const zoneId = env.CLOUDFLARE_ZONE_ID || undefined;
+  if (zoneId && !/^[0-9a-f]{32}$/i.test(zoneId)) {
+    problems.push('CLOUDFLARE_ZONE_ID is not a 32-character hex zone id (Cloudflare dashboard → Overview → Zone ID); or leave it empty');
+  }
+  const baseURL = env.CLOUDFLARE_BASE_URL || undefined;
+  if (baseURL && !/^https?:\/\//.test(baseURL)) problems.push(`CLOUDFLARE_BASE_URL: "${baseURL}" is not a URL`);
+  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL };
+}
+
+function readRestart(env: Env, problems: string[]): Config['restart'] {
+  const timeoutMs = readSeconds(env, 'RESTART_TIMEOUT', 60, problems);
+  const raw = env.RESTART_COMMAND?.trim();
+  if (!raw || raw === 'none') return undefined;
+  try {
+    return { argv: splitArgv(raw), timeoutMs };
+  } catch (err) {
+    problems.push(`RESTART_COMMAND: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function readSeconds(env: Env, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    problems.push(`${name}: "${raw}" is not a positive number of seconds`);
+    return fallback * 1000;
+  }
+  return seconds * 1000;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function readLogLevel(env: Env, problems: string[]): string {
+  const level = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(level)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}

@@ -1,0 +1,27 @@
+/**
+ * The only thing the ACME engine knows about DNS: publish a TXT value, take it away again.
+ * Each provider lives in its own folder (dns/cloudflare/ first) behind this interface, as lego
+ * does it, so another provider is one folder more and no change to the engine.
+ */
+export interface DnsProvider {
+  /** Provider name used in messages, e.g. "cloudflare". */
+  readonly name: string;
+  /** Publishes `value` at `fqdn` (no trailing dot) and returns a handle to remove exactly it. */
+  present(fqdn: string, value: string): Promise<PresentedRecord>;
+  /** Removes exactly the record `present` created (by id: apex and wildcard share one name). */
+  cleanup(record: PresentedRecord): Promise<void>;
+  /** Removes records this tool left at these names in an earlier, crashed run; returns how many. */
+  sweep(fqdns: string[]): Promise<number>;
+  /** The zone apex that holds `fqdn` (used to find its authoritative nameservers). */
+  zoneOf(fqdn: string): Promise<string>;
+}
+
+/** A TXT record that `present` created. */
+export interface PresentedRecord {
+  fqdn: string;
+  value: string;
+  /** Provider's record id. */
+  id: string;
+  /** Provider's zone id. */
+  zoneId: string;
+}

@@ -1,0 +1,120 @@
+/**
+ * The one error hierarchy of nrcert. Every error a user can meet is an NrcertError with an exit
+ * code and a message that says what failed and what to do. Messages never carry secrets: callers
+ * pass names, hosts and settings, never token or key material.
+ */
+
+/** Exit codes, one per failure class, so scripts can branch on them (documented in README). */
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  config: 3,
+  locked: 4,
+  dnsProvider: 5,
+  propagation: 6,
+  acme: 7,
+  install: 8,
+  hook: 9,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class: a message for people, an exit code for scripts, an optional hint on what to do. */
+export class NrcertError extends Error {
+  readonly exitCode: ExitCode = ExitCode.unexpected;
+  /** True when trying again later may succeed (network, 5xx, 429): used by retries and back-off. */
+  readonly transient: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong command-line usage. */
+export class UsageError extends NrcertError {
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** One or more settings are invalid; `problems` lists every one, each naming its variable. */
+export class ConfigError extends NrcertError {
+  override readonly exitCode = ExitCode.config;
+  constructor(readonly problems: string[]) {
+    super(
+      problems.length === 1
+        ? `configuration: ${problems[0]}`
+        : `configuration has ${problems.length} problems:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+}
+
+/** Another nrcert run holds the lock. */
+export class LockedError extends NrcertError {
+  override readonly exitCode = ExitCode.locked;
+}
+
+/** The DNS provider's API refused or failed (token, permissions, zone, rate limit, outage). */
+export class DnsProviderError extends NrcertError {
+  override readonly exitCode = ExitCode.dnsProvider;
+  override readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+  }
+}
+
+/** The TXT record never became visible at the nameservers within DNS_PROPAGATION_TIMEOUT. */
+export class PropagationError extends NrcertError {
+  override readonly exitCode = ExitCode.propagation;
+  override readonly transient = true;
+}
+
+/** The ACME server refused, failed, or could not be reached. */
+export class AcmeError extends NrcertError {
+  override readonly exitCode = ExitCode.acme;
+  override readonly transient: boolean;
+  /** When the server said to come back (Retry-After), if it did. */
+  readonly retryAfter?: Date;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAfter?: Date }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+    this.retryAfter = options?.retryAfter;
+  }
+}
+
+/** The new certificate failed validation, or writing it to disk failed; nothing was swapped. */
+export class InstallError extends NrcertError {
+  override readonly exitCode = ExitCode.install;
+}
+
+/** The restart/reload hook failed; the certificate itself is installed. */
+export class HookError extends NrcertError {
+  override readonly exitCode = ExitCode.hook;
+}
+
+/** The run was interrupted (Ctrl-C, SIGTERM) and stopped after cleaning up. */
+export class AbortedError extends NrcertError {
+  override readonly exitCode = ExitCode.interrupted;
+  constructor() {
+    super('interrupted: cleaned up and stopped; nothing was installed');
+  }
+}
+
+/** The exit code for any thrown value. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof NrcertError ? err.exitCode : ExitCode.unexpected;
+}
+
+/** The message of any thrown value, including its chain of causes (one line each). */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const lines = [err.message];
+  let cause = err.cause;
+  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+    if (!lines.some((l) => l.includes(cause instanceof Error ? cause.message : ''))) {
+      lines.push(`caused by: ${cause.message}`);
+    }
+    cause = cause.cause;
+  }
+  return lines.join('\n  ');
+}

@@ -1,0 +1,121 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log';
+import type { Config } from '../config/config';
+import { ACME_DIRECTORIES } from '../config/config';
+import { challengeRecordName } from '../config/domains';
+import type { DnsProvider } from '../dns/provider';
+import type { CertificateInfo, CertificateSet } from '../store/types';
+import { AcmeError } from '../errors';
+import { acquireLock } from '../store/lock';
+import { readInstalledCertificate } from '../store/pem';
+import { validateCertificateSet } from '../store/validate';
+import { archiveLineage } from '../store/archive';
+import { FileCertStore } from '../store/cert-dir';
+import { writeState } from '../store/state';
+import { runRestartHook } from '../nodered/hook';
+import { forgetAccount, openAccount } from '../acme/account';
+import { obtainCertificate } from '../acme/order';
+import { decideRenewal, type RenewalDecision } from './policy';
+
+/** What a renewal needs, built by the CLI (or a test) and passed in. */
+export interface RenewDeps {
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  /** Creates the DNS provider on first need (so a run that is not due never loads its SDK). */
+  dnsProvider: () => DnsProvider;
+  /** Permission settings resolved from CERT_OWNER / CERT_GROUP. */
+  ownership?: { uid?: number; gid?: number };
+  signal?: AbortSignal;
+}
+
+/** What the user asked for: `--force`, `--dry-run`. */
+export interface RenewOptions {
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** What happened, for the CLI to report. */
+export type RenewOutcome =
+  | { action: 'skipped'; decision: RenewalDecision; installed: CertificateInfo }
+  | { action: 'dry-run'; certificate: CertificateInfo; directoryUrl: string }
+  | { action: 'renewed'; certificate: CertificateInfo; lineage: string; decision: RenewalDecision };
+
+/**
+ * One renewal, certmagic's way: decide (pure policy, logged with its reason); take the lock and
+ * decide again; check the DNS provider can see every zone before any ACME order exists; obtain;
+ * validate the result; only then install it atomically, archive it, record state, run the hook.
+ */
+export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promise<RenewOutcome> {
+  const { config, logger } = deps;
+  const first = await decide(deps, options);
+  if (first.outcome) return first.outcome;
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const release = await acquireLock(join(config.stateDir, 'lock'));
+  try {
+    const second = await decide(deps, options);
+    if (second.outcome) return second.outcome;
+    const directoryUrl = options.dryRun ? dryRunDirectory(config.acme.directoryUrl) : config.acme.directoryUrl;
+    const set = await issue(deps, directoryUrl);
+    const certificate = validateCertificateSet(set, { names: config.domains, now: deps.now() });
+    if (options.dryRun) {
+      logger.info({ directory: directoryUrl, names: certificate.names }, 'dry run: certificate obtained and valid; nothing installed');
+      return { action: 'dry-run', certificate, directoryUrl };
+    }
+    const lineage = await install(deps, set);
+    return { action: 'renewed', certificate, lineage, decision: second.decision };
+  } finally {
+    await release();
+  }
+}
+
+async function decide(deps: RenewDeps, options: RenewOptions): Promise<{ decision: RenewalDecision; outcome?: RenewOutcome }> {
+  const installed = (await readInstalledCertificate(deps.config.certDir))?.info ?? null;
+  if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' } };
+  const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force });
+  deps.logger.info({ due: decision.due, dueAt: decision.dueAt?.toISOString() }, `renewal decision: ${decision.reason}`);
+  if (!decision.due && installed) return { decision, outcome: { action: 'skipped', decision, installed } };
+  return { decision };
+}
+
+/** `--dry-run` orders from Let's Encrypt staging when the real target is production (as certbot does). */
+export function dryRunDirectory(directoryUrl: string): string {
+  return directoryUrl === ACME_DIRECTORIES.production ? ACME_DIRECTORIES.staging : directoryUrl;
+}
+
+async function issue(deps: RenewDeps, directoryUrl: string): Promise<CertificateSet> {
+  const { config, logger, signal } = deps;
+  const dns = deps.dnsProvider();
+  const fqdns = [...new Set(config.domains.map(challengeRecordName))];
+  for (const fqdn of fqdns) await dns.zoneOf(fqdn);
+  await dns.sweep(fqdns);
+  const order = async () => {
+    const client = await openAccount(config, directoryUrl, { logger, signal });
+    return obtainCertificate({
+      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal,
+      resolvers: config.dns.resolvers, propagationTimeoutMs: config.dns.propagationTimeoutMs,
+    });
+  };
+  try {
+    return await order();
+  } catch (err) {
+    if (!(err instanceof AcmeError) || (err as { problemType?: string }).problemType !== 'accountDoesNotExist') throw err;
+    logger.warn('the ACME server no longer knows our account; registering again');
+    await forgetAccount(config.stateDir, directoryUrl);
+    return order();
+  }
+}
+
+async function install(deps: RenewDeps, set: CertificateSet): Promise<string> {
+  const { config, logger } = deps;
+  const store = new FileCertStore(config.certDir, { owner: deps.ownership?.uid, group: deps.ownership?.gid, clock: deps.now });
+  const { id: lineage } = await store.install(set);
+  await archiveLineage(config.stateDir, lineage, set);
+  await writeState(join(config.stateDir, 'state.json'), { lastRenewal: { at: deps.now().toISOString(), lineage } });
+  logger.info({ certDir: config.certDir, lineage }, 'certificate installed');
+  if (config.restart) {
+    await runRestartHook(config.restart.argv, config.restart.timeoutMs, { certDir: config.certDir, names: config.domains, lineage }, logger);
+  }
+  return lineage;
+}

@@ -1,0 +1,124 @@
+/**
+ * One lineage = one folder `CERT_DIR/.nrcert/<id>/` holding privkey, cert, chain and fullchain as
+ * real files. A lineage is written under `<id>.tmp` and renamed when complete, so a folder named
+ * by a plain id is always whole. Ids sort in install order (see nextLineageId).
+ */
+import { chmod, chown, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, writeFileSynced, type Ownership } from './atomic';
+import { CERT_FILES, type CertFileName, type CertificateSet } from './types';
+
+/** The folder inside CERT_DIR that holds the lineages. */
+export const LINEAGES_DIR = '.nrcert';
+
+/** Mode of CERT_DIR (when nrcert creates it), `.nrcert` and every lineage folder. */
+export const DIR_MODE = 0o750;
+
+const LINEAGE_ID = /^(\d{8}T\d{6}Z)-([0-9a-z]+)$/;
+
+/** True when `name` is a complete lineage's id such as `20261123T071500Z-3fa2c1`. */
+export function isLineageId(name: string): boolean {
+  return LINEAGE_ID.test(name);
+}
+
+/** A UTC time as the compact, sortable form used in ids: `20261123T071500Z`. */
+export function formatTimestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+function parseTimestamp(ts: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(ts);
+  if (!m) return 0;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
+
+/**
+ * A new id that sorts after every existing one. A Raspberry Pi has no battery clock and may boot
+ * with a clock in the past, and two installs can fall in one second: the timestamp then moves one
+ * second past the newest existing id, so "newest id" always means "installed last".
+ */
+export function nextLineageId(existing: string[], now: Date, suffix: string): string {
+  let time = Math.floor(now.getTime() / 1000) * 1000;
+  for (const id of existing) {
+    const match = LINEAGE_ID.exec(id);
+    if (match) time = Math.max(time, parseTimestamp(match[1]) + 1000);
+  }
+  return `${formatTimestamp(new Date(time))}-${suffix}`;
+}
+
+/** The ids of the complete lineages in a `.nrcert` folder, oldest first. */
+export async function listLineages(lineagesDir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(lineagesDir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return entries
+    .filter((e) => e.isDirectory() && isLineageId(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Applies mode and ownership to a directory nrcert manages. */
+export async function setDirAccess(dir: string, ownership: Ownership): Promise<void> {
+  await chmod(dir, DIR_MODE);
+  if (ownership.owner !== undefined || ownership.group !== undefined) {
+    await chown(dir, ownership.owner ?? -1, ownership.group ?? -1);
+  }
+}
+
+/** Mode of a lineage file: the key is private, or group-readable when a group is configured. */
+export function fileMode(name: CertFileName, ownership: Ownership): number {
+  if (name !== 'privkey.pem') return 0o644;
+  return ownership.group !== undefined ? 0o640 : 0o600;
+}
+
+/** Writes the given files as lineage `id`: into `<id>.tmp`, fsynced, then renamed to `<id>`. */
+export async function writeLineage(
+  lineagesDir: string,
+  id: string,
+  files: Partial<Record<CertFileName, string>>,
+  ownership: Ownership,
+): Promise<string> {
+  const temp = join(lineagesDir, `${id}.tmp`);
+  const final = join(lineagesDir, id);
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp);
+  try {
+    await setDirAccess(temp, ownership);
+    for (const name of CERT_FILES) {
+      const data = files[name];
+      if (data !== undefined) {
+        await writeFileSynced(join(temp, name), data, fileMode(name, ownership), ownership);
+      }
+    }
+    await fsyncDir(temp);
+    await rename(temp, final);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+  await fsyncDir(lineagesDir);
+  return final;
+}
+
+/** Reads the four files of a lineage folder back as a CertificateSet. */
+export async function readLineage(lineageDir: string): Promise<CertificateSet> {
+  const [privkey, cert, chain, fullchain] = await Promise.all(
+    CERT_FILES.map((name) => readFile(join(lineageDir, name), 'utf8')),
+  );
+  return { privkey, cert, chain, fullchain };
+}
+
+/** A CertificateSet keyed by the file names it is stored under. */
+export function filesOfSet(set: CertificateSet): Record<CertFileName, string> {
+  return {
+    'privkey.pem': set.privkey,
+    'cert.pem': set.cert,
+    'chain.pem': set.chain,
+    'fullchain.pem': set.fullchain,
+  };
+}

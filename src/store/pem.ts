@@ -1,0 +1,88 @@
+/**
+ * Reading certificates with node:crypto only (no ASN.1 library: loading one costs seconds on a
+ * Raspberry Pi). Everything nrcert reports about a certificate comes from here.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InstallError } from '../errors';
+import { CERT_FILES, type CertFileName, type CertificateInfo } from './types';
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The PEM blocks of every certificate in a text, in order, each ending with one newline. */
+export function splitPemCertificates(pem: string): string[] {
+  return (pem.match(PEM_CERT) ?? []).map((block) => `${block}\n`);
+}
+
+/** Parses one PEM certificate, or throws InstallError naming `label` (never the content). */
+export function parseCertificate(pem: string, label: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new InstallError(`${label} is not a valid PEM certificate`, { cause: err });
+  }
+}
+
+/**
+ * The DNS names of a node:crypto `subjectAltName` string ("DNS:a, DNS:b, IP Address:…").
+ * Node quotes a value that holds a comma or a quote as a JSON string, so split outside quotes.
+ */
+export function parseSanDnsNames(san: string | undefined): string[] {
+  if (!san) return [];
+  const entries: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < san.length; i++) {
+    const ch = san[i];
+    if (ch === '"' && san[i - 1] !== '\\') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      entries.push(current.trim());
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  entries.push(current.trim());
+  return entries
+    .filter((e) => e.startsWith('DNS:'))
+    .map((e) => e.slice(4))
+    .map((v) => (v.startsWith('"') ? (JSON.parse(v) as string) : v));
+}
+
+/** What nrcert reports about a certificate: SAN names, validity, serial, fingerprint, issuer. */
+export function certificateInfo(pemOrX509: string | X509Certificate): CertificateInfo {
+  const x509 =
+    typeof pemOrX509 === 'string' ? parseCertificate(pemOrX509, 'the certificate') : pemOrX509;
+  return {
+    names: parseSanDnsNames(x509.subjectAltName),
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo),
+    serial: x509.serialNumber.toLowerCase(),
+    fingerprint256: x509.fingerprint256,
+    issuer: x509.issuer.split('\n').join(', '),
+  };
+}
+
+/** The absolute paths of the four files nrcert installs into a directory. */
+export function certFilePaths(dir: string): Record<CertFileName, string> {
+  const paths = {} as Record<CertFileName, string>;
+  for (const name of CERT_FILES) paths[name] = join(dir, name);
+  return paths;
+}
+
+/** The certificate installed in CERT_DIR (cert.pem, links followed), or null when there is none. */
+export async function readInstalledCertificate(
+  certDir: string,
+): Promise<{ info: CertificateInfo; files: Record<CertFileName, string> } | null> {
+  const files = certFilePaths(certDir);
+  let pem: string;
+  try {
+    pem = await readFile(files['cert.pem'], 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new InstallError(`cannot read ${files['cert.pem']}; check its permissions`, { cause: err });
+  }
+  const x509 = parseCertificate(pem, files['cert.pem']);
+  return { info: certificateInfo(x509), files };
+}

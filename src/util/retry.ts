@@ -1,0 +1,41 @@
+import type { Logger } from '../log';
+import { AcmeError, NrcertError } from '../errors';
+import { sleep } from './sleep';
+
+/** How hard to try: attempts in all, the first back-off, and the longest wait we accept. */
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  /** A Retry-After further away than this is not waited for: the error goes to the caller. */
+  maxWaitMs: number;
+}
+
+/** The policy for one ACME or DNS call within a renewal: a few quick tries, never hours. */
+export const CALL_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 1000, maxWaitMs: 60_000 };
+
+/**
+ * Runs `fn`, retrying transient failures (network, 5xx, 429) with exponential back-off and
+ * jitter, waiting as long as a Retry-After asks when that is within `maxWaitMs`. Permanent
+ * failures, and rate limits that ask for longer, are rethrown at once.
+ */
+export async function withRetry<T>(what: string, fn: () => Promise<T>, deps: { logger: Logger; signal?: AbortSignal; policy?: RetryPolicy }): Promise<T> {
+  const policy = deps.policy ?? CALL_RETRY;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const wait = retryDelay(err, attempt, policy);
+      if (wait === null) throw err;
+      deps.logger.warn({ attempt, waitMs: wait, error: (err as Error).message }, `${what} failed; retrying`);
+      await sleep(wait, deps.signal);
+    }
+  }
+}
+
+function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number | null {
+  if (!(err instanceof NrcertError) || !err.transient || attempt >= policy.attempts) return null;
+  const backoff = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+  const retryAfter = err instanceof AcmeError && err.retryAfter ? err.retryAfter.getTime() - Date.now() : 0;
+  const wait = Math.max(backoff, retryAfter);
+  return wait > policy.maxWaitMs ? null : Math.round(wait);
+}

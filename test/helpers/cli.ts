@@ -1,0 +1,93 @@
+/**
+ * Runs the built nrcert CLI (dist/cli/index.js) as a child process, the way a user does, against
+ * a Pebble + challtestsrv + Cloudflare-fake stack started for the test file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
+import { startPebble, type PebbleEnv, type PebbleOptions } from './pebble';
+import { makeTempDir, removeTempDir } from './tmp';
+
+/** The built CLI's entry point. */
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+
+/** A token value that must never appear in any output. */
+export const SENTINEL_TOKEN = 'sentinel-TOKEN-3f9c2a71d0b84e65-do-not-log';
+
+/** What one CLI run printed and how it ended. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Everything one test file needs: the servers, a scratch dir, and the environment for the CLI. */
+export interface Stack {
+  pebble: PebbleEnv;
+  fake: CloudflareFake;
+  dir: string;
+  zoneId: string;
+  /** Environment for a CLI run: the real settings a user would have, pointed at the stack. */
+  env(overrides?: Record<string, string | undefined>): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts Pebble, challtestsrv and the Cloudflare fake (zone example.test) for one test file. */
+export async function startStack(opts: PebbleOptions = {}, tokens?: Parameters<typeof startCloudflareFake>[0]['tokens']): Promise<Stack> {
+  const pebble = await startPebble(opts);
+  const fake = await startCloudflareFake({
+    zones: [{ name: 'example.test' }, { name: 'other.test' }],
+    tokens: tokens ?? { [SENTINEL_TOKEN]: {} },
+    challtestsrvManagementUrl: pebble.challtestsrvUrl,
+  });
+  const dir = await makeTempDir('nrcert-cli-');
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    NODE_EXTRA_CA_CERTS: pebble.caCertPath,
+    DOMAINS: 'example.test,*.example.test',
+    ACME_DIRECTORY: pebble.directoryUrl,
+    CLOUDFLARE_API_TOKEN: SENTINEL_TOKEN,
+    CLOUDFLARE_BASE_URL: fake.baseURL,
+    DNS_RESOLVERS: pebble.dnsResolver,
+    DNS_PROPAGATION_TIMEOUT: '10',
+    CERT_DIR: join(dir, 'certs'),
+    STATE_DIR: join(dir, 'state'),
+    LOG_LEVEL: 'debug',
+  };
+  return {
+    pebble,
+    fake,
+    dir,
+    zoneId: fake.zones[0].id,
+    env(overrides = {}) {
+      const env = { ...base, ...overrides };
+      return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    },
+    async stop() {
+      await fake.stop();
+      await pebble.stop();
+      await removeTempDir(dir);
+    },
+  };
+}
+
+/** Starts `nrcert args…` and returns the child and a promise of its result. */
+export function startCli(args: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** Runs `nrcert args…` to completion. */
+export function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
+  return startCli(args, env, cwd).done;
+}
