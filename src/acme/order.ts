@@ -64,8 +64,8 @@ async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise
   const { client, dns, logger, signal } = req;
   const records: PresentedRecord[] = [];
   try {
-    await dns.sweep(pending.map((p) => p.fqdn));
-    for (const p of pending) records.push(await withRetry(`publishing ${p.fqdn}`, () => dns.present(p.fqdn, p.value), { logger, signal }));
+    // The provider's SDK already retries 429/5xx (honouring Retry-After); no second layer here.
+    for (const p of pending) records.push(await dns.present(p.fqdn, p.value));
     for (const fqdn of new Set(pending.map((p) => p.fqdn))) {
       const servers = await nameserversFor(await dns.zoneOf(fqdn), req.resolvers);
       const values = pending.filter((p) => p.fqdn === fqdn).map((p) => p.value);

@@ -54,7 +54,7 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(join(config.stateDir, 'lock'));
   try {
-    const second = await decide(deps, options);
+    const second = await decide(deps, options, 'debug');
     if (second.outcome) return second.outcome;
     const directoryUrl = options.dryRun ? dryRunDirectory(config.acme.directoryUrl) : config.acme.directoryUrl;
     const set = await issue(deps, directoryUrl);
@@ -70,11 +70,11 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   }
 }
 
-async function decide(deps: RenewDeps, options: RenewOptions): Promise<{ decision: RenewalDecision; outcome?: RenewOutcome }> {
+async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info'): Promise<{ decision: RenewalDecision; outcome?: RenewOutcome }> {
   const installed = (await readInstalledCertificate(deps.config.certDir))?.info ?? null;
   if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' } };
   const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force });
-  deps.logger.info({ due: decision.due, dueAt: decision.dueAt?.toISOString() }, `renewal decision: ${decision.reason}`);
+  deps.logger[level]({ due: decision.due, dueAt: decision.dueAt?.toISOString() }, `renewal decision: ${decision.reason}`);
   if (!decision.due && installed) return { decision, outcome: { action: 'skipped', decision, installed } };
   return { decision };
 }

@@ -109,7 +109,7 @@ export class FileCertStore {
 
   /** Writes `set` (already validated by the caller) as a new lineage and makes it current. */
   async install(set: CertificateSet, opts: { now?: Date } = {}): Promise<InstallResult> {
-    try {
+    return this.wrap('installing the certificate', async () => {
       const now = opts.now ?? this.clock();
       await this.prepareDirs();
       const importedId = await this.importForeignFiles(now);
@@ -117,29 +117,38 @@ export class FileCertStore {
       await writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership);
       await this.point(id);
       return { id, importedId, pruned: await this.prune(id) };
-    } catch (err) {
-      if (err instanceof NrcertError) throw err;
-      throw new InstallError(
-        `installing the certificate into ${this.dir} failed (${(err as Error).message}); ` +
-          'the certificate that was there stays in place',
-        { cause: err },
-      );
-    }
+    });
   }
 
   /** Points `current` back at the previous lineage; returns its id. */
   async rollback(): Promise<string> {
-    const previous = await this.previous();
-    if (!previous) throw new InstallError(NO_PREVIOUS);
-    const present = await readdir(join(this.lineagesDir, previous));
-    const missing = CERT_FILES.filter((name) => !present.includes(name));
-    if (missing.length > 0) {
+    return this.wrap('rolling back', async () => {
+      const previous = await this.previous();
+      if (!previous) throw new InstallError(NO_PREVIOUS);
+      const present = await readdir(join(this.lineagesDir, previous));
+      const missing = CERT_FILES.filter((name) => !present.includes(name));
+      if (missing.length > 0) {
+        throw new InstallError(
+          `the previous certificate ${previous} lacks ${missing.join(', ')}; keeping the current one`,
+        );
+      }
+      await this.point(previous);
+      return previous;
+    });
+  }
+
+  /** Runs one step, turning a file-system failure into an InstallError that names CERT_DIR. */
+  private async wrap<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof NrcertError) throw err;
       throw new InstallError(
-        `the previous certificate ${previous} lacks ${missing.join(', ')}; keeping the current one`,
+        `${what} in ${this.dir} failed (${(err as Error).message}); ` +
+          'check that folder and its permissions, then run nrcert again',
+        { cause: err },
       );
     }
-    await this.point(previous);
-    return previous;
   }
 
   /** Swaps `current` to lineage `id`, then makes sure the four static links exist. */
@@ -184,11 +193,20 @@ export class FileCertStore {
     return id;
   }
 
-  /** Removes all lineages but `currentId` and the `keepPrevious` newest others. */
+  /**
+   * Removes all lineages but `currentId` and the `keepPrevious` newest others. Best effort: the
+   * new set is already served, so a folder that cannot be removed now is retried next time.
+   */
   private async prune(currentId: string): Promise<string[]> {
     const others = (await this.lineages()).filter((id) => id !== currentId);
-    const pruned = others.slice(0, Math.max(0, others.length - this.keepPrevious));
-    for (const id of pruned) await rm(join(this.lineagesDir, id), { recursive: true, force: true });
+    const pruned: string[] = [];
+    for (const id of others.slice(0, Math.max(0, others.length - this.keepPrevious))) {
+      const removed = await rm(join(this.lineagesDir, id), { recursive: true, force: true }).then(
+        () => true,
+        () => false,
+      );
+      if (removed) pruned.push(id);
+    }
     return pruned;
   }
 }

@@ -251,7 +251,7 @@ describe('FileCertStore after a crash', () => {
     const first = await store.install(sets[0]);
     const broken = { ...sets[1], chain: 42 as unknown as string }; // fails after privkey and cert
     await expect(store.install(broken)).rejects.toThrow(
-      new RegExp(`^installing the certificate into ${certDir} failed \\(.*\\); the certificate that was there stays in place$`),
+      new RegExp(`^installing the certificate in ${certDir} failed \\(.*\\); check that folder and its permissions, then run nrcert again$`),
     );
     expectServed(sets[0]);
     expect(readdirSync(join(certDir, '.nrcert'))).toEqual([first.id]);

@@ -1,0 +1,219 @@
+/**
+ * The real CLI, end to end: `nrcert renew`, `renew --force`, `status --json`, against Pebble
+ * (5 % of nonces rejected, 90-day certificates), pebble-challtestsrv and the Cloudflare fake
+ * driven by the real SDK. What is installed is checked with node:crypto and openssl against
+ * Pebble's own root, fetched from its management API.
+ */
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
+
+let stack: Stack;
+const outputs: CliResult[] = [];
+
+async function nrcert(args: string[], overrides: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const result = await runCli(args, stack.env(overrides), stack.dir);
+  outputs.push(result);
+  return result;
+}
+
+function certDir(): string {
+  return stack.env().CERT_DIR;
+}
+
+function installed(): { cert: X509Certificate; fullchain: string; key: string; fingerprint: string } {
+  const fullchain = readFileSync(join(certDir(), 'fullchain.pem'), 'utf8');
+  const cert = new X509Certificate(readFileSync(join(certDir(), 'cert.pem')));
+  return { cert, fullchain, key: readFileSync(join(certDir(), 'privkey.pem'), 'utf8'), fingerprint: cert.fingerprint256 };
+}
+
+function challengeRecords() {
+  return stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'));
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('nrcert renew against Pebble and the Cloudflare fake', () => {
+  test('first run obtains a wildcard + apex certificate that chains to Pebble\'s root, and installs it', async () => {
+    const result = await nrcert(['renew']);
+    expect(result.stderr).not.toMatch(/ERROR/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/installed in/);
+
+    const { cert, fullchain, key } = installed();
+    expect(cert.subjectAltName).toContain('DNS:example.test');
+    expect(cert.subjectAltName).toContain('DNS:*.example.test');
+    const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+    expect(Math.round(days)).toBe(90);
+    // The key matches the certificate.
+    expect(createPublicKey(createPrivateKey(key)).export({ type: 'spki', format: 'der' }))
+      .toEqual(cert.publicKey.export({ type: 'spki', format: 'der' }));
+    // The chain links the leaf to Pebble's root, as openssl sees it.
+    const { root } = await stack.pebble.fetchRoots();
+    writeFileSync(join(stack.dir, 'root.pem'), root);
+    const chain = readFileSync(join(certDir(), 'chain.pem'), 'utf8');
+    writeFileSync(join(stack.dir, 'chain-untrusted.pem'), chain);
+    const verify = execFileSync('openssl', ['verify', '-CAfile', join(stack.dir, 'root.pem'), '-untrusted', join(stack.dir, 'chain-untrusted.pem'), join(certDir(), 'cert.pem')]).toString();
+    expect(verify).toMatch(/: OK/);
+    expect(fullchain.startsWith(readFileSync(join(certDir(), 'cert.pem'), 'utf8').trim())).toBe(true);
+    // Permissions: the key is the owner's alone; the account key too.
+    expect(statSync(join(certDir(), 'privkey.pem')).mode & 0o777).toBe(0o600);
+    const accounts = join(stack.env().STATE_DIR, 'accounts');
+    const accountKey = join(accounts, readdirSync(accounts)[0], 'account.key');
+    expect(statSync(accountKey).mode & 0o777).toBe(0o600);
+    // Both TXT records were created at one name, and both are gone.
+    const creates = stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records'));
+    expect(creates).toHaveLength(2);
+    expect(challengeRecords()).toEqual([]);
+  });
+
+  test('a second run is not due: says when it will be, exits 0 and touches nothing', async () => {
+    const before = installed().fingerprint;
+    const mtime = statSync(join(certDir(), 'cert.pem')).mtimeMs;
+    const requests = stack.fake.requests.length;
+    const result = await nrcert(['renew']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/not due for renewal until \d{4}-\d\d-\d\dT/);
+    expect(installed().fingerprint).toBe(before);
+    expect(statSync(join(certDir(), 'cert.pem')).mtimeMs).toBe(mtime);
+    expect(stack.fake.requests.length).toBe(requests);
+  });
+
+  test('--force renews now, installs a new certificate and archives the previous lineage', async () => {
+    const before = installed();
+    const result = await nrcert(['renew', '--force']);
+    expect(result.code).toBe(0);
+    const after = installed();
+    expect(after.fingerprint).not.toBe(before.fingerprint);
+    expect(after.key).not.toBe(before.key);
+    expect(readdirSync(join(stack.env().STATE_DIR, 'archive'))).toHaveLength(2);
+    expect(challengeRecords()).toEqual([]);
+  });
+
+  test('status --json reports what is installed', async () => {
+    const result = await nrcert(['status', '--json']);
+    expect(result.code).toBe(0);
+    const status = JSON.parse(result.stdout) as { certificates: Array<Record<string, unknown>> };
+    const { cert } = installed();
+    expect(status.certificates).toHaveLength(1);
+    const c = status.certificates[0];
+    expect(c.names).toEqual(['example.test', '*.example.test']);
+    expect(c.fingerprint256).toBe(cert.fingerprint256);
+    expect(c.serial).toBe(cert.serialNumber.toLowerCase());
+    expect(c.notAfter).toBe(new Date(cert.validTo).toISOString());
+    const lifetime = Date.parse(cert.validTo) - Date.parse(cert.validFrom);
+    expect(Date.parse(c.dueAt as string)).toBeCloseTo(Date.parse(cert.validTo) - lifetime / 3, -4);
+  });
+
+  test('status needs no token and prints the dates for people', async () => {
+    const result = await nrcert(['status'], { CLOUDFLARE_API_TOKEN: undefined });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Valid until: .*days left/);
+  });
+});
+
+describe('failures leave the installed certificate untouched', () => {
+  let before: string;
+  beforeEach(() => {
+    before = installed().fingerprint;
+    stack.fake.clearFailures();
+  });
+  afterEach(() => {
+    expect(installed().fingerprint).toBe(before);
+    expect(challengeRecords()).toEqual([]);
+  });
+
+  test('a refused token: one clear line naming CLOUDFLARE_API_TOKEN, exit 5', async () => {
+    const result = await nrcert(['renew', '--force'], { CLOUDFLARE_API_TOKEN: 'wrong-token-value' });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/nrcert: cloudflare: .*CLOUDFLARE_API_TOKEN/);
+    expect(result.stderr).not.toContain('wrong-token-value');
+  });
+
+  test('an unknown zone (a typo in DOMAINS) is named, exit 5', async () => {
+    const result = await nrcert(['renew'], { DOMAINS: 'exmaple.test,*.exmaple.test' });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/no zone for _acme-challenge\.exmaple\.test/);
+  });
+
+  test('Cloudflare answering 500 on every create: exit 5, transient error said, records cleaned', async () => {
+    stack.fake.failAlways({ method: 'POST', pathIncludes: '/dns_records' }, { status: 500, code: 10000, message: 'Internal server error' });
+    const result = await nrcert(['renew', '--force']);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/HTTP 500/);
+  });
+
+  test('Cloudflare answering 429 with Retry-After once is waited for and the renewal succeeds', async () => {
+    stack.fake.failNext({ method: 'POST', pathIncludes: '/dns_records' }, { status: 429, code: 971, message: 'Please wait and consider throttling your request speed', retryAfter: 1 });
+    const result = await nrcert(['renew', '--force']);
+    expect(result.code).toBe(0);
+    before = installed().fingerprint; // a successful renewal changes it, by design
+  });
+
+  test('a TXT record that never propagates: exit 6 after DNS_PROPAGATION_TIMEOUT, records removed', async () => {
+    const result = await nrcert(['renew', '--force'], { DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '2' });
+    expect(result.code).toBe(6);
+    expect(result.stderr).toMatch(/not visible at 127\.0\.0\.1:9.*DNS_PROPAGATION_TIMEOUT/);
+  });
+
+  test('a second run while one is running is refused (exit 4); Ctrl-C on the first cleans up its records (exit 130)', async () => {
+    const first = startCli(['renew', '--force'], stack.env({ DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '30' }), stack.dir);
+    await waitFor(() => challengeRecords().length === 2, 15_000);
+    const second = await nrcert(['renew', '--force']);
+    expect(second.code).toBe(4);
+    expect(second.stderr).toMatch(/another nrcert run .*holds the lock/);
+    first.child.kill('SIGINT');
+    const result = await first.done;
+    outputs.push(result);
+    expect(result.code).toBe(130);
+    expect(existsSync(join(stack.env().STATE_DIR, 'lock'))).toBe(false);
+  });
+
+  test('a stale lock left by a dead process is recovered', async () => {
+    const dead = execFileSync(process.execPath, ['-e', 'console.log(process.pid)']).toString().trim();
+    writeFileSync(join(stack.env().STATE_DIR, 'lock'), JSON.stringify({ pid: Number(dead), hostname: require('node:os').hostname(), startedAt: new Date().toISOString() }));
+    const result = await nrcert(['renew', '--force']);
+    expect(result.code).toBe(0);
+    before = installed().fingerprint;
+  });
+
+  test('a malformed .env: every problem named, exit 3, nothing written', async () => {
+    const envFile = join(stack.dir, 'bad.env');
+    writeFileSync(envFile, 'DOMAIN=example.test\nthis is not a setting\nACME_KEY_TYPE=dsa\n');
+    const stateBefore = readdirSync(stack.env().STATE_DIR).sort();
+    const result = await nrcert(['renew', '--env-file', envFile], { DOMAINS: undefined, ACME_KEY_TYPE: undefined });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/unknown setting DOMAIN \(did you mean DOMAINS\?\)/);
+    expect(result.stderr).toMatch(/line 2: expected NAME=value/);
+    expect(result.stderr).toMatch(/ACME_KEY_TYPE: "dsa"/);
+    expect(result.stderr).toMatch(/DOMAINS is empty/);
+    expect(readdirSync(stack.env().STATE_DIR).sort()).toEqual(stateBefore);
+  });
+});
+
+test('the API token never appears in any output, even at LOG_LEVEL=trace', async () => {
+  outputs.push(await nrcert(['renew', '--force'], { LOG_LEVEL: 'trace' }));
+  expect(outputs.at(-1)!.code).toBe(0);
+  expect(outputs.length).toBeGreaterThan(10);
+  for (const o of outputs) {
+    expect(o.stdout).not.toContain(SENTINEL_TOKEN);
+    expect(o.stderr).not.toContain(SENTINEL_TOKEN);
+    expect(o.stderr).not.toMatch(/PRIVATE KEY/);
+  }
+});
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
