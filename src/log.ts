@@ -9,7 +9,8 @@ export type { Logger } from 'pino';
 const REDACT = [
   'token', 'apiToken', 'authorization', 'privkey', 'privateKey', 'key', 'hmacKey', 'password',
   '*.token', '*.apiToken', '*.authorization', '*.privkey', '*.privateKey', '*.key', '*.hmacKey',
-  'headers.authorization', '*.headers.authorization',
+  'headers.authorization', '*.headers.authorization', '*.*.headers.authorization', 'headers.Authorization',
+  '*.headers.Authorization', '*.*.token', '*.*.apiToken', '*.*.privkey', '*.*.privateKey',
 ];
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

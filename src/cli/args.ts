@@ -21,7 +21,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
       const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
       if (VALUED.has(name)) {
         const value = inline ?? argv[++i];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
+        if (!value || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
         parsed.options[name] = value;
       } else if (BOOLEAN.has(name) && inline === undefined) {
         parsed.flags[name] = true;

@@ -16,6 +16,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'renew');
   const ownership = resolveOwnership(config.certOwner, config.certGroup);
   const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);

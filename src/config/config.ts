@@ -19,6 +19,8 @@ export type KeyType = (typeof KEY_TYPES)[number];
 /** Everything nrcert reads from the environment, validated and typed. */
 export interface Config {
   envFile: string | null;
+  /** Things worth a look that do not stop nrcert (unknown names in the env file). */
+  warnings: string[];
   domains: string[];
   acme: {
     directoryUrl: string;
@@ -59,12 +61,14 @@ type Env = Record<string, string | undefined>;
  */
 export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Config {
   const problems: string[] = [];
-  const { env, envFile } = mergeEnvFile(sources, problems);
+  const warnings: string[] = [];
+  const { env, envFile } = mergeEnvFile(sources, problems, warnings);
   const expand = (p: string) => resolve(sources.cwd, p.replace(/^~(?=$|\/)/, sources.home));
   const { names, problems: domainProblems } = parseDomains(env.DOMAINS ?? '');
   if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
   const config: Config = {
     envFile,
+    warnings,
     domains: names,
     acme: readAcme(env, problems),
     dns: readDns(env, problems),
@@ -80,7 +84,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   return config;
 }
 
-function mergeEnvFile(sources: ConfigSources, problems: string[]): { env: Env; envFile: string | null } {
+function mergeEnvFile(sources: ConfigSources, problems: string[], warnings: string[]): { env: Env; envFile: string | null } {
   const explicit = sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE;
   const path = explicit ? resolve(sources.cwd, explicit) : join(sources.cwd, '.env');
   if (!existsSync(path)) {
@@ -93,6 +97,7 @@ function mergeEnvFile(sources: ConfigSources, problems: string[]): { env: Env; e
   try {
     const file = readEnvFile(path);
     problems.push(...file.problems);
+    warnings.push(...file.warnings);
     return { env: { ...file.values, ...definedOnly(sources.env) }, envFile: path };
   } catch (err) {
     problems.push(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions`);
@@ -152,7 +157,7 @@ function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, ex
   const tokenFile = env.CLOUDFLARE_API_TOKEN_FILE;
   if (token && tokenFile) {
     problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are both set: keep one');
-  } else if (tokenFile) {
+  } else if (tokenFile && purpose === 'renew') {
     try {
       token = readFileSync(expand(tokenFile), 'utf8').trim() || undefined;
       if (!token) problems.push(`CLOUDFLARE_API_TOKEN_FILE: ${tokenFile} is empty`);

@@ -15,19 +15,23 @@ export interface EnvFile {
   path: string;
   values: Record<string, string>;
   problems: string[];
+  /** Names the file sets that nrcert does not use (left alone, but worth a look). */
+  warnings: string[];
 }
 
 /**
  * Reads a dotenv file with dotenv's own parser, and also reports what that parser silently
- * drops (a line that is not NAME=value) and names it does not know, so a typo such as
- * `DOMAIN=` is named instead of being ignored.
+ * drops (a line that is not NAME=value) and names close to a known setting, so a typo such as
+ * `DOMAIN=` is an error instead of being ignored. Other unknown names are only warnings: the
+ * file may be shared with other tools.
  */
 export function readEnvFile(path: string): EnvFile {
   const text = readFileSync(path, 'utf8');
-  return { path, values: parse(text), problems: lintEnvText(text, path) };
+  const warnings: string[] = [];
+  return { path, values: parse(text), problems: lintEnvText(text, path, warnings), warnings };
 }
 
-function lintEnvText(text: string, path: string): string[] {
+function lintEnvText(text: string, path: string, warnings: string[]): string[] {
   const problems: string[] = [];
   let openQuote: string | null = null;
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -47,7 +51,8 @@ function lintEnvText(text: string, path: string): string[] {
     if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) openQuote = quote;
     if (!(KNOWN_SETTINGS as readonly string[]).includes(name)) {
       const guess = closestSetting(name);
-      problems.push(`${path} line ${index + 1}: unknown setting ${name}${guess ? ` (did you mean ${guess}?)` : ''}`);
+      if (guess) problems.push(`${path} line ${index + 1}: unknown setting ${name} (did you mean ${guess}?)`);
+      else warnings.push(`${path} line ${index + 1}: ${name} is not an nrcert setting; it is ignored`);
     }
   });
   if (openQuote) problems.push(`${path}: a quoted value is never closed (missing ${openQuote})`);

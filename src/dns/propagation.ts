@@ -78,7 +78,7 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
       return;
     }
     const elapsed = Date.now() - started;
-    if (elapsed + interval > opts.timeoutMs) {
+    if (elapsed >= opts.timeoutMs) {
       const who = missing.map(({ server, answer }) => `${server.label}${answer.error ? ` (${answer.error})` : ''}`).join(', ');
       throw new PropagationError(
         `the TXT record ${fqdn} was not visible at ${who} after ${Math.round(elapsed / 1000)} s; ` +
@@ -86,7 +86,7 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
       );
     }
     opts.logger.debug({ fqdn, attempt, waiting: missing.map((m) => m.server.label) }, 'TXT record not visible yet');
-    await sleep(interval, opts.signal);
+    await sleep(Math.min(interval, Math.max(0, opts.timeoutMs - elapsed)), opts.signal);
     interval = Math.min(2000, Math.round(interval * 1.5));
   }
 }

@@ -55,7 +55,7 @@ export class CloudflareDnsProvider implements DnsProvider {
    */
   async findZone(fqdn: string): Promise<{ id: string; name: string }> {
     const labels = fqdn.replace(/\.$/, '').split('.');
-    const cached = labels.map((_, i) => this.#zones.get(labels.slice(i).join('.'))).find(Boolean);
+    const cached = this.#zones.get(fqdn);
     if (cached) return cached;
     const zone = this.options.zoneId ? await this.zoneById(this.options.zoneId) : await this.zoneBySuffix(labels);
     if (!zone) {
@@ -67,7 +67,7 @@ export class CloudflareDnsProvider implements DnsProvider {
     if (!`.${fqdn}`.endsWith(`.${zone.name}`)) {
       throw new DnsProviderError(`cloudflare: CLOUDFLARE_ZONE_ID is the zone ${zone.name}, which does not hold ${fqdn}; fix CLOUDFLARE_ZONE_ID or DOMAINS`);
     }
-    this.#zones.set(zone.name, zone);
+    this.#zones.set(fqdn, zone);
     return zone;
   }
 
