@@ -16,6 +16,7 @@ export const ExitCode = {
   acme: 7,
   install: 8,
   hook: 9,
+  rolledBack: 10,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -87,9 +88,14 @@ export class InstallError extends NrcertError {
   override readonly exitCode = ExitCode.install;
 }
 
-/** The restart/reload hook failed; the certificate itself is installed. */
+/** The restart hook failed, or Node-RED did not serve the certificate in time. */
 export class HookError extends NrcertError {
   override readonly exitCode = ExitCode.hook;
+}
+
+/** Node-RED did not take the new certificate, so the previous one was put back in place. */
+export class RolledBackError extends NrcertError {
+  override readonly exitCode = ExitCode.rolledBack;
 }
 
 /** The run was interrupted (Ctrl-C, SIGTERM) and stopped after cleaning up. */

@@ -8,8 +8,8 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-const VALUED = new Set(['env-file']);
-const BOOLEAN = new Set(['force', 'dry-run', 'json', 'help', 'version']);
+const VALUED = new Set(['env-file', 'settings', 'refresh-minutes']);
+const BOOLEAN = new Set(['force', 'dry-run', 'json', 'help', 'version', 'apply']);
 
 /** Parses `command --flag --option value --option=value`; unknown options are a UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {

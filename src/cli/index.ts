@@ -12,6 +12,12 @@ const USAGE = `Usage: nrcert <command> [options]
 Commands:
   renew [--force] [--dry-run]   obtain or renew the certificate when due, and install it
   status [--json]               show the installed certificate and when it is due
+  rollback                      put the previous certificate back and restart/reload Node-RED
+  settings [--refresh-minutes N]
+                                print the settings.js lines that make Node-RED use CERT_DIR
+  settings --apply [--settings PATH] [--refresh-minutes N]
+                                put them into settings.js (backed up and checked first;
+                                default: $NODE_RED_USER_DIR/settings.js, else ~/.node-red)
   help                          show this help
   version                       print the version
 
@@ -24,6 +30,8 @@ type Command = (args: ParsedArgs) => Promise<number>;
 const COMMANDS: Record<string, () => Command> = {
   renew: () => (require('./renew') as typeof import('./renew')).renewCommand,
   status: () => (require('./status') as typeof import('./status')).statusCommand,
+  rollback: () => (require('./rollback') as typeof import('./rollback')).rollbackCommand,
+  settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

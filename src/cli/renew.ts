@@ -5,6 +5,8 @@ import { resolveOwnership } from '../config/ownership';
 import { createLogger } from '../log';
 import { CloudflareDnsProvider } from '../dns/cloudflare/provider';
 import { renew, type RenewOutcome } from '../renewal/renew';
+import { resolveRestartCommand } from '../nodered/restart';
+import { defaultOwnership } from '../config/ownership';
 import { dueAt } from '../renewal/policy';
 
 /**
@@ -14,7 +16,8 @@ import { dueAt } from '../renewal/policy';
  */
 export async function renewCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'renew');
-  const ownership = resolveOwnership(config.certOwner, config.certGroup);
+  const ownership = await defaultOwnership(config.certDir, resolveOwnership(config.certOwner, config.certGroup));
+  const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
   const controller = new AbortController();
@@ -31,6 +34,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
         config,
         logger,
         ownership,
+        restartArgv,
         now: () => new Date(),
         signal: controller.signal,
         dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),

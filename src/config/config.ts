@@ -38,7 +38,15 @@ export interface Config {
   stateDir: string;
   certGroup?: string;
   certOwner?: string;
-  restart?: { argv: string[]; timeoutMs: number };
+  /** RESTART_COMMAND: argv to run, or `auto` (find the nodered systemd unit at run time). */
+  restart?: { argv: string[]; auto: boolean; timeoutMs: number };
+  nodeRed: {
+    /** NODE_RED_URL: where to check that the new certificate is served; no check when absent. */
+    url?: string;
+    /** NODE_RED_SNI: the name sent in the TLS handshake (default: first non-wildcard name). */
+    servername: string;
+    verifyTimeoutMs: number;
+  };
   logLevel: string;
 }
 
@@ -78,6 +86,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     certGroup: env.CERT_GROUP || undefined,
     certOwner: env.CERT_OWNER || undefined,
     restart: readRestart(env, problems),
+    nodeRed: readNodeRed(env, names, problems),
     logLevel: readLogLevel(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -181,12 +190,22 @@ function readRestart(env: Env, problems: string[]): Config['restart'] {
   const timeoutMs = readSeconds(env, 'RESTART_TIMEOUT', 60, problems);
   const raw = env.RESTART_COMMAND?.trim();
   if (!raw || raw === 'none') return undefined;
+  if (raw === 'auto') return { argv: [], auto: true, timeoutMs };
   try {
-    return { argv: splitArgv(raw), timeoutMs };
+    return { argv: splitArgv(raw), auto: false, timeoutMs };
   } catch (err) {
     problems.push(`RESTART_COMMAND: ${(err as Error).message}`);
     return undefined;
   }
+}
+
+function readNodeRed(env: Env, names: string[], problems: string[]): Config['nodeRed'] {
+  const url = env.NODE_RED_URL?.trim() || undefined;
+  if (url && !/^https:\/\/[^\s/]+/.test(url)) {
+    problems.push(`NODE_RED_URL: "${url}" is not an https:// URL (e.g. https://127.0.0.1:1880)`);
+  }
+  const servername = env.NODE_RED_SNI?.trim() || names.find((n) => !n.startsWith('*.')) || names[0]?.replace(/^\*\./, 'www.') || 'localhost';
+  return { url, servername, verifyTimeoutMs: readSeconds(env, 'NODE_RED_VERIFY_TIMEOUT', 90, problems) };
 }
 
 function readSeconds(env: Env, name: string, fallback: number, problems: string[]): number {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { ConfigError } from '../errors';
 
 /** Resolves CERT_OWNER / CERT_GROUP (a name or a number) to numeric ids, naming the setting on failure. */
@@ -24,4 +25,15 @@ function lookup(name: string, file: string, setting: string, kind: string, probl
     return undefined;
   }
   return Number(line.split(':')[2]);
+}
+
+/**
+ * Without CERT_OWNER, a root-run nrcert gives the files to the owner of an existing CERT_DIR
+ * (e.g. the pi user whose Node-RED reads ~/.node-red/certs), so the key stays readable by
+ * Node-RED and nobody else. Run as any other user, files belong to that user, as usual.
+ */
+export async function defaultOwnership(certDir: string, given: { uid?: number; gid?: number }): Promise<{ uid?: number; gid?: number }> {
+  if (given.uid !== undefined || process.getuid?.() !== 0) return given;
+  const owner = await stat(certDir).then((s) => s.uid).catch(() => undefined);
+  return owner ? { ...given, uid: owner } : given;
 }

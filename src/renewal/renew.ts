@@ -13,7 +13,7 @@ import { validateCertificateSet } from '../store/validate';
 import { archiveLineage } from '../store/archive';
 import { FileCertStore } from '../store/cert-dir';
 import { writeState } from '../store/state';
-import { runRestartHook } from '../nodered/hook';
+import { activateOrRollBack } from '../nodered/activate';
 import { forgetAccount, openAccount } from '../acme/account';
 import { obtainCertificate } from '../acme/order';
 import { decideRenewal, type RenewalDecision } from './policy';
@@ -27,6 +27,8 @@ export interface RenewDeps {
   dnsProvider: () => DnsProvider;
   /** Permission settings resolved from CERT_OWNER / CERT_GROUP. */
   ownership?: { uid?: number; gid?: number };
+  /** RESTART_COMMAND with `auto` resolved; undefined for none. */
+  restartArgv?: string[];
   signal?: AbortSignal;
 }
 
@@ -45,7 +47,8 @@ export type RenewOutcome =
 /**
  * One renewal, certmagic's way: decide (pure policy, logged with its reason); take the lock and
  * decide again; check the DNS provider can see every zone before any ACME order exists; obtain;
- * validate the result; only then install it atomically, archive it, record state, run the hook.
+ * validate the result; only then install it atomically, archive it, record state, and make
+ * Node-RED use it (restart hook, served-certificate check, rollback when it does not).
  */
 export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promise<RenewOutcome> {
   const { config, logger } = deps;
@@ -114,8 +117,6 @@ async function install(deps: RenewDeps, set: CertificateSet): Promise<string> {
   await archiveLineage(config.stateDir, lineage, set);
   await writeState(join(config.stateDir, 'state.json'), { lastRenewal: { at: deps.now().toISOString(), lineage } });
   logger.info({ certDir: config.certDir, lineage }, 'certificate installed');
-  if (config.restart) {
-    await runRestartHook(config.restart.argv, config.restart.timeoutMs, { certDir: config.certDir, names: config.domains, lineage }, logger);
-  }
+  await activateOrRollBack({ config, logger, store, restartArgv: deps.restartArgv, signal: deps.signal });
   return lineage;
 }

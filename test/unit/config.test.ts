@@ -306,7 +306,7 @@ describe('loadConfig RESTART_COMMAND', () => {
   const restart = (raw: string) => loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, RESTART_COMMAND: raw }), 'renew').restart;
 
   it('splits into argv the way a shell splits words, without a shell', () => {
-    expect(restart('sudo systemctl restart nodered')).toEqual({ argv: ['sudo', 'systemctl', 'restart', 'nodered'], timeoutMs: 60_000 });
+    expect(restart('sudo systemctl restart nodered')).toEqual({ argv: ['sudo', 'systemctl', 'restart', 'nodered'], auto: false, timeoutMs: 60_000 });
     expect(restart(`docker exec 'node red' sh -c "kill -HUP 1; echo \\"done\\""`)?.argv)
       .toEqual(['docker', 'exec', 'node red', 'sh', '-c', 'kill -HUP 1; echo "done"']);
     expect(restart('echo a\\ b "" c\\"d')?.argv).toEqual(['echo', 'a b', '', 'c"d']);
@@ -316,12 +316,13 @@ describe('loadConfig RESTART_COMMAND', () => {
 
   it('treats none and an empty value as no command', () => {
     expect(restart('none')).toBeUndefined();
+    expect(restart('auto')).toEqual({ argv: [], auto: true, timeoutMs: 60_000 });
     expect(restart('   ')).toBeUndefined();
   });
 
   it('uses RESTART_TIMEOUT', () => {
     const config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, RESTART_COMMAND: 'true', RESTART_TIMEOUT: '5' }), 'renew');
-    expect(config.restart).toEqual({ argv: ['true'], timeoutMs: 5000 });
+    expect(config.restart).toEqual({ argv: ['true'], auto: false, timeoutMs: 5000 });
   });
 
   it('reports an unclosed quote as a problem of RESTART_COMMAND', () => {

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { ParsedArgs } from './args';
+import { loadConfig } from '../config/config';
+import { UsageError } from '../errors';
+import {
+  applySettings, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
+} from '../nodered/settings';
+
+/**
+ * `nrcert settings [--refresh-minutes N]` prints the settings.js lines for CERT_DIR;
+ * `--apply [--settings PATH]` puts them into settings.js itself (backup, check, atomic swap).
+ */
+export async function settingsCommand(args: ParsedArgs): Promise<number> {
+  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'status');
+  const refreshMinutes = parseRefreshMinutes(args.options['refresh-minutes']);
+  if (!args.flags.apply) {
+    if (args.options.settings !== undefined) throw new UsageError('--settings goes with --apply: nrcert settings --apply --settings PATH');
+    process.stderr.write(
+      'Paste these lines into module.exports = { … } of Node-RED\'s settings.js, removing any other active ' +
+        'https, httpsRefreshInterval and requireHttps, then restart Node-RED (or run: nrcert settings --apply).\n' +
+        'requireHttps only redirects requests that arrive as plain HTTP through a proxy.\n',
+    );
+    process.stdout.write(settingsBlock({ certDir: config.certDir, refreshMinutes }));
+    return 0;
+  }
+  const settingsPath = settingsPathFor({
+    flag: args.options.settings, env: process.env, home: homedir(), cwd: process.cwd(), exists: existsSync,
+  });
+  const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes });
+  process.stdout.write(`${describeApply(result, config.certDir, refreshMinutes).join('\n')}\n`);
+  if (!result.certificatePresent) {
+    process.stderr.write(
+      `warning: ${config.certDir} holds no privkey.pem yet: Node-RED will not start with these settings ` +
+        'until `nrcert renew` has installed a certificate\n',
+    );
+  }
+  return 0;
+}
+
+/** --refresh-minutes as a number of minutes (fractions allowed), or a UsageError. */
+function parseRefreshMinutes(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_REFRESH_MINUTES;
+  const minutes = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || !(minutes > 0) || minutes > MAX_REFRESH_MINUTES) {
+    throw new UsageError(`--refresh-minutes: "${raw}" is not a number of minutes between 0 and ${MAX_REFRESH_MINUTES} (e.g. 1 or 0.5)`);
+  }
+  return minutes;
+}
+
+/** The lines `--apply` prints about what it did. */
+function describeApply(result: ApplyResult, certDir: string, minutes: number): string[] {
+  if (!result.changed) return [`${result.path} already has this nrcert block: nothing to change (already applied).`];
+  const lines = [`Backed up ${result.path} to ${result.backupPath}`];
+  if (result.removed.length > 0) {
+    lines.push(`Removed the active ${result.removed.join(', ')} setting(s) from module.exports; the nrcert block sets them now.`);
+  }
+  lines.push(
+    `${result.replaced ? 'Updated' : 'Inserted'} the nrcert block: https reads ${certDir}, ` +
+      `re-read every ${minutes === 1 ? 'minute' : `${minutes} minutes`}, requireHttps on.`,
+    result.certificatePresent
+      ? 'Checked with node: the file loads and settings.https() returns the installed key and certificate.'
+      : 'Checked with node: the file loads and settings.https is a function (no certificate to read yet).',
+    `Wrote ${result.path}. Restart Node-RED once to load it; later certificates are picked up without a restart.`,
+  );
+  return lines;
+}

@@ -1,0 +1,244 @@
+/**
+ * Node-RED's settings.js for nrcert: the lines that make Node-RED read the installed certificate
+ * (and re-read it without a restart), where settings.js is, and `--apply`: edit it in place with
+ * a backup, check the result in a child node process, and swap it in atomically.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { InstallError, NrcertError, UsageError } from '../errors';
+import { fsyncDir, writeFileSynced, type Ownership } from '../store/atomic';
+import { ScanError } from './js-scan';
+import { BLOCK_BEGIN, BLOCK_END, editSettings } from './settings-edit';
+
+/** Minutes between two reads of the certificate files by Node-RED, unless told otherwise. */
+export const DEFAULT_REFRESH_MINUTES = 1;
+/** Node-RED caps httpsRefreshInterval at 596 hours (the largest setInterval delay). */
+export const MAX_REFRESH_MINUTES = 596 * 60;
+
+/** What the settings block needs: the absolute CERT_DIR and the refresh interval in minutes. */
+export interface SettingsBlockOptions {
+  certDir: string;
+  refreshMinutes: number;
+}
+
+/**
+ * The settings.js lines, between the nrcert begin/end markers. `https` resolves `current` once
+ * and reads key and certificate from that one lineage folder, so a swap between the two reads
+ * cannot pair a key with another certificate. Node-RED takes httpsRefreshInterval in hours.
+ */
+export function settingsBlock(opts: SettingsBlockOptions, indent = '    ', eol = '\n'): string {
+  const [a, b, c] = [indent, indent.repeat(2), indent.repeat(3)];
+  const every = opts.refreshMinutes === 1 ? 'minute' : `${opts.refreshMinutes} minutes`;
+  const lines = [
+    `${a}${BLOCK_BEGIN} (managed by nrcert; \`nrcert settings --apply\` rewrites this block)`,
+    `${a}https: function () {`,
+    `${b}// Read key and certificate from one lineage folder, so they always match.`,
+    `${b}const fs = require("fs");`,
+    `${b}const path = require("path");`,
+    `${b}let dir = ${JSON.stringify(opts.certDir)};`,
+    `${b}try { dir = fs.realpathSync(path.join(dir, "current")); } catch (e) { /* plain files */ }`,
+    `${b}return {`,
+    `${c}key: fs.readFileSync(path.join(dir, "privkey.pem")),`,
+    `${c}cert: fs.readFileSync(path.join(dir, "fullchain.pem"))`,
+    `${b}};`,
+    `${a}},`,
+    `${a}// Re-read the files every ${every} and swap the TLS context when they changed: no restart.`,
+    `${a}httpsRefreshInterval: ${opts.refreshMinutes} / 60, // hours`,
+    `${a}// requireHttps only redirects requests that reach Node-RED as plain HTTP through a proxy`,
+    `${a}// (X-Forwarded-Proto); plain HTTP sent straight to Node-RED's port just fails.`,
+    `${a}requireHttps: true,`,
+    `${a}${BLOCK_END}`,
+  ];
+  return lines.join(eol) + eol;
+}
+
+/** Where to look for settings.js: the sources are passed in, never read from the process. */
+export interface SettingsPathSources {
+  /** The --settings option, if given. */
+  flag?: string;
+  env: Record<string, string | undefined>;
+  home: string;
+  cwd: string;
+  exists: (path: string) => boolean;
+}
+
+/** --settings, else NODE_RED_USER_DIR/settings.js, else /data/settings.js in Docker, else ~/.node-red. */
+export function settingsPathFor(sources: SettingsPathSources): string {
+  const expand = (p: string) => resolve(sources.cwd, p.replace(/^~(?=$|\/)/, sources.home));
+  if (sources.flag) return expand(sources.flag);
+  if (sources.env.NODE_RED_USER_DIR) return join(expand(sources.env.NODE_RED_USER_DIR), 'settings.js');
+  if (sources.exists('/.dockerenv') && sources.exists('/data/settings.js')) return '/data/settings.js';
+  return join(sources.home, '.node-red', 'settings.js');
+}
+
+/** What `--apply` is asked to do. */
+export interface ApplyOptions extends SettingsBlockOptions {
+  settingsPath: string;
+  /** The time in the backup's name (default: now). */
+  now?: Date;
+  /** The node binary that checks the result (default: the one running nrcert). */
+  node?: string;
+  timeoutMs?: number;
+}
+
+/** What `--apply` did. */
+export interface ApplyResult {
+  /** The file edited (symlinks resolved). */
+  path: string;
+  /** False when the file already held exactly this block: nothing was written. */
+  changed: boolean;
+  /** True when an earlier nrcert block was replaced, false when the block was inserted. */
+  replaced: boolean;
+  /** Active https / httpsRefreshInterval / requireHttps properties removed outside the block. */
+  removed: string[];
+  backupPath: string | null;
+  /** Whether CERT_DIR/privkey.pem exists (so https() was called in the check). */
+  certificatePresent: boolean;
+}
+
+/** Puts the nrcert block into settings.js, or refuses with an InstallError leaving it untouched. */
+export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
+  const path = await existingFile(opts.settingsPath);
+  const raw = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InstallError(`cannot read ${path} (${err.code ?? err.message}); check its permissions`, { cause: err });
+  });
+  const source = raw.toString('utf8');
+  if (!Buffer.from(source, 'utf8').equals(raw)) throw refusal(path, 'it is not UTF-8 text');
+  let text: string;
+  let info: { replaced: boolean; removed: string[] };
+  try {
+    ({ text, ...info } = editSettings(source, (indent, eol) => settingsBlock(opts, indent, eol)));
+  } catch (err) {
+    if (err instanceof ScanError) throw refusal(path, `cannot edit it safely: ${err.message}`, err);
+    throw err;
+  }
+  const certificatePresent = existsSync(join(opts.certDir, 'privkey.pem'));
+  const result = { path, ...info, certificatePresent };
+  if (text === source) return { ...result, changed: false, backupPath: null };
+  return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, certificatePresent) };
+}
+
+/** The real path of an existing settings file, or a UsageError saying where it was looked for. */
+async function existingFile(path: string): Promise<string> {
+  try {
+    const real = await realpath(path);
+    if ((await stat(real)).isFile()) return real;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(
+    `no settings file at ${path}; start Node-RED once to create it, or pass --settings PATH ` +
+      '(or set NODE_RED_USER_DIR to its folder)',
+  );
+}
+
+/** The standard refusal: names the file, says it is untouched and what to do instead. */
+function refusal(path: string, reason: string, cause?: unknown): InstallError {
+  return new InstallError(
+    `${path}: ${reason}. Nothing was changed; paste the lines printed by \`nrcert settings\` ` +
+      'into its module.exports = { … } by hand',
+    { cause },
+  );
+}
+
+/**
+ * Writes `text` beside `path` (same mode and owner), checks it with node, backs up `raw`, then
+ * renames the checked file over `path`. Returns the backup's path.
+ */
+async function replaceChecked(path: string, raw: Buffer, text: string, opts: ApplyOptions, callHttps: boolean): Promise<string> {
+  const st = await stat(path);
+  const mode = st.mode & 0o7777;
+  const ownership: Ownership = st.uid === process.getuid?.() && st.gid === process.getgid?.() ? {} : { owner: st.uid, group: st.gid };
+  // Keep the extension: node --check and require() treat the file as they treat settings.js.
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp${extname(path) || '.js'}`);
+  try {
+    await writeFileSynced(temp, text, mode, ownership);
+    await checkSettings(path, temp, callHttps, opts);
+    const backupPath = await writeBackup(path, raw, mode, ownership, opts.now ?? new Date());
+    await rename(temp, path);
+    await fsyncDir(dirname(path));
+    return backupPath;
+  } catch (err) {
+    await rm(temp, { force: true });
+    if (err instanceof NrcertError) throw err;
+    throw refusal(path, `writing it failed (${(err as Error).message})`, err);
+  }
+}
+
+/** Saves the original as `<path>.nrcert-backup-<UTC time>` (with -2, -3… if that name is taken). */
+async function writeBackup(path: string, raw: Buffer, mode: number, ownership: Ownership, now: Date): Promise<string> {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  for (let n = 1; ; n++) {
+    const backup = `${path}.nrcert-backup-${stamp}${n > 1 ? `-${n}` : ''}`;
+    try {
+      await writeFileSynced(backup, raw, mode, ownership);
+      return backup;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;
+    }
+  }
+}
+
+/** Loads the settings file in a child node and reports what Node-RED would see, as one JSON line. */
+const CHECK_SCRIPT = `
+const report = (r) => { process.stdout.write("\\nnrcert-check " + JSON.stringify(r) + "\\n"); process.exit(0); };
+let s;
+try { s = require(process.argv[1]); } catch (e) { report({ error: "loading it failed: " + e.message }); }
+const r = { https: typeof s.https, refresh: s.httpsRefreshInterval, requireHttps: s.requireHttps };
+if (process.argv[2] !== "call" || typeof s.https !== "function") report(r);
+Promise.resolve().then(() => s.https()).then((o) => {
+  r.key = Buffer.isBuffer(o && o.key);
+  r.cert = Buffer.isBuffer(o && o.cert);
+  if (r.key && r.cert) require("tls").createSecureContext({ key: o.key, cert: o.cert });
+  report(r);
+}).catch((e) => report({ ...r, error: "settings.https() failed: " + e.message }));
+`;
+
+interface CheckReport {
+  error?: string;
+  https?: string;
+  refresh?: unknown;
+  requireHttps?: unknown;
+  key?: boolean;
+  cert?: boolean;
+}
+
+/** Runs `node --check`, then loads the file as Node-RED would; any problem is a refusal. */
+async function checkSettings(path: string, file: string, callHttps: boolean, opts: ApplyOptions): Promise<void> {
+  const run = (args: string[]) =>
+    promisify(execFile)(opts.node ?? process.execPath, args, { cwd: dirname(file), timeout: opts.timeoutMs ?? 20_000, encoding: 'utf8' });
+  try {
+    await run(['--check', file]);
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? '');
+    const line = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? (err as Error).message;
+    throw refusal(path, `the edited file fails node --check (${line})`); // no cause: its stderr quotes source lines
+  }
+  let report: CheckReport;
+  try {
+    const { stdout } = await run(['-e', CHECK_SCRIPT, file, callHttps ? 'call' : 'load']);
+    const line = stdout.split('\n').find((l) => l.startsWith('nrcert-check '));
+    report = JSON.parse(line?.slice('nrcert-check '.length) ?? '{"error":"the check printed nothing"}') as CheckReport;
+  } catch (err) {
+    throw refusal(path, `loading the edited file in node failed (${(err as Error).message.split('\n')[0]})`);
+  }
+  const problems = checkProblems(report, callHttps);
+  if (problems.length > 0) throw refusal(path, `the edited file does not work: ${problems.join('; ')}`);
+}
+
+/** What is wrong with the settings a check reported, if anything. */
+function checkProblems(r: CheckReport, callHttps: boolean): string[] {
+  if (r.error) return [r.error];
+  const problems: string[] = [];
+  if (r.https !== 'function') problems.push(`settings.https is ${r.https}, not a function (is it set again further down?)`);
+  if (typeof r.refresh !== 'number' || !(r.refresh > 0)) problems.push('settings.httpsRefreshInterval is not a positive number');
+  if (r.requireHttps !== true) problems.push('settings.requireHttps is not true');
+  if (callHttps && r.https === 'function' && !(r.key && r.cert)) {
+    problems.push('settings.https() does not return the key and certificate as Buffers');
+  }
+  return problems;
+}
