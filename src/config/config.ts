@@ -26,6 +26,8 @@ export interface Config {
     directoryUrl: string;
     email?: string;
     keyType: KeyType;
+    /** ACME_PROFILE: certificate profile asked for on new orders (e.g. tlsserver, shortlived). */
+    profile?: string;
     eab?: { kid: string; hmacKey: Secret };
   };
   dns: {
@@ -47,6 +49,20 @@ export interface Config {
     servername: string;
     verifyTimeoutMs: number;
   };
+  service: {
+    /** RENEW_SCHEDULE: node-cron expression; absent = twice a day at a minute chosen once per install. */
+    schedule?: string;
+    /** RENEW_START_DELAY: the first check after `nrcert run` starts. */
+    startDelayMs: number;
+  };
+  notify: {
+    /** NOTIFY_COMMAND: argv run with the event as JSON on stdin and in NRCERT_EVENT. */
+    command?: string[];
+    /** NOTIFY_URL: where the event is POSTed as JSON. Secret: a bot URL carries a token. */
+    url?: Secret;
+  };
+  /** METRICS_FILE: Prometheus textfile-collector file written after each run. */
+  metricsFile?: string;
   logLevel: string;
 }
 
@@ -87,6 +103,9 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     certOwner: env.CERT_OWNER || undefined,
     restart: readRestart(env, problems),
     nodeRed: readNodeRed(env, names, problems),
+    service: { schedule: env.RENEW_SCHEDULE?.trim() || undefined, startDelayMs: readSeconds(env, 'RENEW_START_DELAY', 10, problems, true) },
+    notify: readNotify(env, problems),
+    metricsFile: env.METRICS_FILE ? expand(env.METRICS_FILE) : undefined,
     logLevel: readLogLevel(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -143,7 +162,9 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
   if (Boolean(kid) !== Boolean(hmac)) {
     problems.push('ACME_EAB_KID and ACME_EAB_HMAC_KEY go together: set both (your CA gives them) or neither');
   }
-  return { directoryUrl, email, keyType, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined };
+  const profile = env.ACME_PROFILE?.trim() || undefined;
+  if (profile && !/^[a-z0-9._-]+$/i.test(profile)) problems.push(`ACME_PROFILE: "${profile}" is not a profile name (e.g. tlsserver, shortlived)`);
+  return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined };
 }
 
 function readDns(env: Env, problems: string[]): Config['dns'] {
@@ -208,11 +229,23 @@ function readNodeRed(env: Env, names: string[], problems: string[]): Config['nod
   return { url, servername, verifyTimeoutMs: readSeconds(env, 'NODE_RED_VERIFY_TIMEOUT', 90, problems) };
 }
 
-function readSeconds(env: Env, name: string, fallback: number, problems: string[]): number {
+function readNotify(env: Env, problems: string[]): Config['notify'] {
+  const url = env.NOTIFY_URL?.trim() || undefined;
+  if (url && !/^https?:\/\/\S+$/.test(url)) problems.push('NOTIFY_URL is not an http(s) URL');
+  let command: string[] | undefined;
+  try {
+    command = env.NOTIFY_COMMAND?.trim() ? splitArgv(env.NOTIFY_COMMAND) : undefined;
+  } catch (err) {
+    problems.push(`NOTIFY_COMMAND: ${(err as Error).message}`);
+  }
+  return { command, url: url ? new Secret(url) : undefined };
+}
+
+function readSeconds(env: Env, name: string, fallback: number, problems: string[], zeroAllowed = false): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback * 1000;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
+  if (!Number.isFinite(seconds) || seconds < 0 || (seconds === 0 && !zeroAllowed)) {
     problems.push(`${name}: "${raw}" is not a positive number of seconds`);
     return fallback * 1000;
   }
