@@ -1,4 +1,5 @@
 import type { Authorization, Client, Order } from 'acme-client';
+import type { OrderCreateRequest } from 'acme-client/types/rfc8555';
 import type { Logger } from '../log';
 import type { KeyType } from '../config/config';
 import type { DnsProvider, PresentedRecord } from '../dns/provider';
@@ -7,6 +8,7 @@ import { AcmeError } from '../errors';
 import { nameserversFor, waitForTxt } from '../dns/propagation';
 import { withRetry } from '../util/retry';
 import { abortable, withTimeout } from '../util/sleep';
+import { requireClientProfile } from './profile';
 
 /** Everything one ACME order needs; all of it passed in, nothing read from the environment. */
 export interface OrderRequest {
@@ -18,6 +20,10 @@ export interface OrderRequest {
   propagationTimeoutMs: number;
   logger: Logger;
   signal?: AbortSignal;
+  /** ARI id (RFC 9773 §5) of the certificate this order replaces; send only when the CA offers ARI. */
+  replaces?: string;
+  /** ACME_PROFILE: must be advertised in the directory's meta.profiles. */
+  profile?: string;
 }
 
 interface PendingChallenge {
@@ -36,9 +42,8 @@ interface PendingChallenge {
 export async function obtainCertificate(req: OrderRequest): Promise<CertificateSet> {
   const { client, logger, signal } = req;
   const retry = <T>(what: string, fn: () => Promise<T>) => withRetry(what, fn, { logger, signal });
-  const identifiers = req.names.map((value) => ({ type: 'dns', value }));
-  let order = await retry('creating the ACME order', () => client.createOrder({ identifiers }));
-  logger.info({ names: req.names, order: order.url }, 'ACME order created');
+  let order = await placeOrder(req);
+  logger.info({ names: req.names, order: order.url, profile: req.profile, replaces: req.replaces }, 'ACME order created');
   const authzs = await retry('reading authorizations', () => client.getAuthorizations(order));
   const pending = await Promise.all(authzs.filter((a) => a.status !== 'valid').map((a) => dnsChallenge(client, a)));
   await validate(req, pending);
@@ -48,6 +53,37 @@ export async function obtainCertificate(req: OrderRequest): Promise<CertificateS
   const pem = await retry('downloading the certificate', () => client.getCertificate(order));
   logger.info({ order: order.url }, 'certificate issued');
   return toCertificateSet(privkey, pem);
+}
+
+/** newOrder's payload: RFC 8555 §7.4 plus `profile` (draft-ietf-acme-profiles) and `replaces` (RFC 9773 §5). */
+type NewOrderPayload = OrderCreateRequest & { profile?: string; replaces?: string };
+
+/**
+ * Creates the order (acme-client passes the payload through as is). When the CA refuses the
+ * `replaces` — already replaced (alreadyReplaced, or 409 conflict from CAs predating RFC 9773)
+ * or not a certificate it knows (400 malformed) — it orders once more without it: ARI must
+ * never stand between the user and a certificate.
+ */
+async function placeOrder(req: OrderRequest): Promise<Order> {
+  const { client, logger, signal } = req;
+  if (req.profile) await withRetry('reading the ACME directory', () => requireClientProfile(client, req.profile!), { logger, signal });
+  const payload: NewOrderPayload = { identifiers: req.names.map((value) => ({ type: 'dns', value })) };
+  if (req.profile) payload.profile = req.profile;
+  const create = (p: NewOrderPayload) => withRetry('creating the ACME order', () => client.createOrder(p), { logger, signal });
+  if (!req.replaces) return create(payload);
+  try {
+    return await create({ ...payload, replaces: req.replaces });
+  } catch (err) {
+    if (!refusesReplaces(err)) throw err;
+    logger.warn({ replaces: req.replaces, error: (err as Error).message }, 'the ACME server refused to mark the old certificate as replaced (ARI); ordering without "replaces"');
+    return create(payload);
+  }
+}
+
+function refusesReplaces(err: unknown): boolean {
+  if (!(err instanceof AcmeError)) return false;
+  const { problemType, status } = err as AcmeError & { problemType?: string; status?: number };
+  return problemType === 'alreadyReplaced' || problemType === 'conflict' || status === 409 || (status === 400 && problemType === 'malformed');
 }
 
 async function dnsChallenge(client: Client, authz: Authorization): Promise<PendingChallenge> {

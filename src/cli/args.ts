@@ -9,7 +9,7 @@ export interface ParsedArgs {
 }
 
 const VALUED = new Set(['env-file', 'settings', 'refresh-minutes']);
-const BOOLEAN = new Set(['force', 'dry-run', 'json', 'help', 'version', 'apply']);
+const BOOLEAN = new Set(['force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled']);
 
 /** Parses `command --flag --option value --option=value`; unknown options are a UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {

@@ -11,6 +11,8 @@ const USAGE = `Usage: nrcert <command> [options]
 
 Commands:
   renew [--force] [--dry-run]   obtain or renew the certificate when due, and install it
+        [--scheduled]           (as the service/timer do: honour the back-off after failures)
+  run                           the service: check twice a day and renew when due
   status [--json]               show the installed certificate and when it is due
   rollback                      put the previous certificate back and restart/reload Node-RED
   settings [--refresh-minutes N]
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, () => Command> = {
   renew: () => (require('./renew') as typeof import('./renew')).renewCommand,
   status: () => (require('./status') as typeof import('./status')).statusCommand,
   rollback: () => (require('./rollback') as typeof import('./rollback')).rollbackCommand,
+  run: () => (require('./run') as typeof import('./run')).runCommand,
   settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
 };
 

@@ -4,14 +4,18 @@ import { loadConfig } from '../config/config';
 import { resolveOwnership } from '../config/ownership';
 import { createLogger } from '../log';
 import { CloudflareDnsProvider } from '../dns/cloudflare/provider';
-import { renew, type RenewOutcome } from '../renewal/renew';
+import type { RenewOutcome } from '../renewal/renew';
+import { attemptRenewal, type Reporter } from '../renewal/attempt';
+import { notify } from '../service/notify';
+import { writeStatusFiles } from '../service/status-file';
 import { resolveRestartCommand } from '../nodered/restart';
 import { defaultOwnership } from '../config/ownership';
 import { dueAt } from '../renewal/policy';
 
 /**
- * `nrcert renew [--force] [--dry-run]`: builds the dependencies from the configuration and runs
- * one renewal. Ctrl-C or SIGTERM aborts it; the TXT records are still removed before exiting,
+ * `nrcert renew [--force] [--dry-run] [--scheduled]`: builds the dependencies from the
+ * configuration and runs one renewal (`--scheduled`, used by the service and the timer, honours
+ * the back-off after failures). Ctrl-C or SIGTERM aborts it; the TXT records are still removed before exiting,
  * and a second signal exits at once.
  */
 export async function renewCommand(args: ParsedArgs): Promise<number> {
@@ -29,17 +33,22 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const outcome = await renew(
+    const reporter: Reporter = {
+      notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
+      writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
+    };
+    const outcome = await attemptRenewal(
       {
         config,
         logger,
+        reporter,
         ownership,
         restartArgv,
         now: () => new Date(),
         signal: controller.signal,
         dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),
       },
-      { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']) },
+      { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) },
     );
     process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
     return 0;
@@ -54,6 +63,8 @@ function describeOutcome(outcome: RenewOutcome, certDir: string): string {
     case 'skipped':
       return `Certificate for ${outcome.installed.names.join(', ')} is not due for renewal until ${outcome.decision.dueAt?.toISOString()} ` +
         `(expires ${outcome.installed.notAfter.toISOString()}); nothing changed. Use --force to renew now.`;
+    case 'held':
+      return `Renewal is due, but backing off after failed attempts until ${outcome.until.toISOString()} (run without --scheduled to try now).`;
     case 'dry-run':
       return `Dry run succeeded: ${outcome.directoryUrl} issued a valid certificate for ${outcome.certificate.names.join(', ')}; nothing was installed.`;
     case 'renewed':

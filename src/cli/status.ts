@@ -3,6 +3,7 @@ import type { ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { readInstalledCertificate } from '../store/pem';
 import { decideRenewal, dueAt } from '../renewal/policy';
+import { savedAriAdvice } from '../renewal/ari-state';
 
 const DAY_MS = 86_400_000;
 
@@ -14,6 +15,7 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'status');
   const installed = await readInstalledCertificate(config.certDir);
   const now = new Date();
+  const ari = installed ? await savedAriAdvice(config, installed.files['cert.pem']) : undefined;
   const certificates = installed
     ? [
         {
@@ -24,8 +26,9 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
           notBefore: installed.info.notBefore.toISOString(),
           notAfter: installed.info.notAfter.toISOString(),
           daysLeft: Math.floor((installed.info.notAfter.getTime() - now.getTime()) / DAY_MS),
-          dueAt: dueAt(installed.info).toISOString(),
-          due: decideRenewal({ installed: installed.info, names: config.domains, now }).due,
+          dueAt: dueAt(installed.info, ari).toISOString(),
+          due: decideRenewal({ installed: installed.info, names: config.domains, now, ari }).due,
+          ari: ari ? { windowStart: ari.window.start.toISOString(), windowEnd: ari.window.end.toISOString(), chosenAt: ari.chosenAt?.toISOString() } : undefined,
           files: installed.files,
         },
       ]

@@ -24,6 +24,10 @@ export async function runRestartHook(argv: string[], timeoutMs: number, ctx: Hoo
     NRCERT_CHAIN: `${ctx.certDir}/chain.pem`,
     NRCERT_NAMES: ctx.names.join(','),
     NRCERT_LINEAGE: ctx.lineage,
+    // The hook inherits our environment, but not the secrets in it.
+    CLOUDFLARE_API_TOKEN: undefined,
+    ACME_EAB_HMAC_KEY: undefined,
+    NOTIFY_URL: undefined,
   };
   logger.info({ command: argv[0] }, 'running RESTART_COMMAND');
   const result = await execa(argv[0], argv.slice(1), { env, timeout: timeoutMs, reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 5000 });

@@ -17,6 +17,7 @@ import { activateOrRollBack } from '../nodered/activate';
 import { forgetAccount, openAccount } from '../acme/account';
 import { obtainCertificate } from '../acme/order';
 import { decideRenewal, type RenewalDecision } from './policy';
+import { currentAri, type AriView } from './ari-state';
 
 /** What a renewal needs, built by the CLI (or a test) and passed in. */
 export interface RenewDeps {
@@ -36,11 +37,14 @@ export interface RenewDeps {
 export interface RenewOptions {
   force?: boolean;
   dryRun?: boolean;
+  /** Back-off after failures: a due renewal is held until then (scheduled runs only). */
+  notBefore?: Date;
 }
 
 /** What happened, for the CLI to report. */
 export type RenewOutcome =
   | { action: 'skipped'; decision: RenewalDecision; installed: CertificateInfo }
+  | { action: 'held'; decision: RenewalDecision; until: Date }
   | { action: 'dry-run'; certificate: CertificateInfo; directoryUrl: string }
   | { action: 'renewed'; certificate: CertificateInfo; lineage: string; decision: RenewalDecision };
 
@@ -60,7 +64,7 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
     const second = await decide(deps, options, 'debug');
     if (second.outcome) return second.outcome;
     const directoryUrl = options.dryRun ? dryRunDirectory(config.acme.directoryUrl) : config.acme.directoryUrl;
-    const set = await issue(deps, directoryUrl);
+    const set = await issue(deps, directoryUrl, options.dryRun ? undefined : second.ari.replaces);
     const certificate = validateCertificateSet(set, { names: config.domains, now: deps.now() });
     if (options.dryRun) {
       logger.info({ directory: directoryUrl, names: certificate.names }, 'dry run: certificate obtained and valid; nothing installed');
@@ -73,13 +77,24 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   }
 }
 
-async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info'): Promise<{ decision: RenewalDecision; outcome?: RenewOutcome }> {
+interface Decided {
+  decision: RenewalDecision;
+  ari: AriView;
+  outcome?: RenewOutcome;
+}
+
+async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info'): Promise<Decided> {
+  if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' }, ari: {} };
   const installed = (await readInstalledCertificate(deps.config.certDir))?.info ?? null;
-  if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' } };
-  const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force });
-  deps.logger[level]({ due: decision.due, dueAt: decision.dueAt?.toISOString() }, `renewal decision: ${decision.reason}`);
-  if (!decision.due && installed) return { decision, outcome: { action: 'skipped', decision, installed } };
-  return { decision };
+  const ari = installed ? await currentAri(deps.config, deps) : {};
+  const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force, ari: ari.advice });
+  deps.logger[level]({ due: decision.due, dueAt: decision.dueAt?.toISOString(), nextCheck: decision.nextCheck?.toISOString() }, `renewal decision: ${decision.reason}`);
+  if (!decision.due && installed) return { decision, ari, outcome: { action: 'skipped', decision, installed } };
+  if (options.notBefore && !options.force && options.notBefore > deps.now()) {
+    deps.logger[level]({ until: options.notBefore.toISOString() }, 'renewal due, but backing off after failed attempts');
+    return { decision, ari, outcome: { action: 'held', decision, until: options.notBefore } };
+  }
+  return { decision, ari };
 }
 
 /** `--dry-run` orders from Let's Encrypt staging when the real target is production (as certbot does). */
@@ -87,7 +102,7 @@ export function dryRunDirectory(directoryUrl: string): string {
   return directoryUrl === ACME_DIRECTORIES.production ? ACME_DIRECTORIES.staging : directoryUrl;
 }
 
-async function issue(deps: RenewDeps, directoryUrl: string): Promise<CertificateSet> {
+async function issue(deps: RenewDeps, directoryUrl: string, replaces?: string): Promise<CertificateSet> {
   const { config, logger, signal } = deps;
   const dns = deps.dnsProvider();
   const fqdns = [...new Set(config.domains.map(challengeRecordName))];
@@ -96,7 +111,7 @@ async function issue(deps: RenewDeps, directoryUrl: string): Promise<Certificate
   const order = async () => {
     const client = await openAccount(config, directoryUrl, { logger, signal });
     return obtainCertificate({
-      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal,
+      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal, replaces, profile: config.acme.profile,
       resolvers: config.dns.resolvers, propagationTimeoutMs: config.dns.propagationTimeoutMs,
     });
   };

@@ -1,0 +1,83 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Logger } from '../log';
+
+/** A renewal started as a child process, and the promise of its exit. */
+export interface RunningRenewal {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** What the scheduler needs: when to run, how to start one renewal, where to log. */
+export interface SchedulerOptions {
+  /** node-cron expression (validated by the caller). */
+  schedule: string;
+  /** The check shortly after start. */
+  startDelayMs: number;
+  logger: Logger;
+  startRenewal: () => RunningRenewal;
+}
+
+/**
+ * The long-running part of `nrcert run`: node-cron ticks (and one check shortly after start)
+ * each start `nrcert renew --scheduled` as a child process. The ACME library and the Cloudflare
+ * SDK live only in that child, so the idle service stays small; a child that crashes is logged
+ * and the service goes on; a tick while a renewal runs is skipped. It opens no socket.
+ */
+export class RenewalScheduler {
+  #task?: { stop(): void | Promise<void>; destroy?(): void | Promise<void> };
+  #startTimer?: NodeJS.Timeout;
+  #running?: RunningRenewal;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Starts the schedule and the first check. */
+  start(): void {
+    const cron = require('node-cron') as typeof import('node-cron');
+    this.#task = cron.schedule(this.options.schedule, () => this.tick('schedule'), { name: 'nrcert-renew', noOverlap: true });
+    this.#startTimer = setTimeout(() => this.tick('start'), this.options.startDelayMs);
+    this.options.logger.info({ schedule: this.options.schedule, firstCheckInMs: this.options.startDelayMs }, 'nrcert service started');
+  }
+
+  /** True while a renewal child runs. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Starts one renewal now, unless one is running. */
+  tick(reason: 'schedule' | 'start'): void {
+    if (this.#running) {
+      this.options.logger.info({ reason }, 'a renewal is still running; skipping this check');
+      return;
+    }
+    const running = this.options.startRenewal();
+    this.#running = running;
+    this.options.logger.info({ reason, pid: running.child.pid }, 'renewal check started');
+    running.done.then(({ code, signal }) => {
+      this.#running = undefined;
+      const level = code === 0 ? 'info' : 'error';
+      this.options.logger[level]({ code, signal }, code === 0 ? 'renewal check finished' : 'renewal check failed; the service goes on');
+    });
+  }
+
+  /**
+   * Stops scheduling; a running renewal is asked to stop (SIGTERM: it removes its TXT records
+   * and exits) and is killed if it has not finished within `graceMs`.
+   */
+  async stop(graceMs: number): Promise<void> {
+    clearTimeout(this.#startTimer);
+    await this.#task?.stop();
+    await this.#task?.destroy?.();
+    const running = this.#running;
+    if (!running) return;
+    this.options.logger.info({ pid: running.child.pid }, 'waiting for the running renewal to clean up and stop');
+    running.child.kill('SIGTERM');
+    const timer = setTimeout(() => running.child.kill('SIGKILL'), graceMs);
+    await running.done;
+    clearTimeout(timer);
+  }
+}
+
+/** The default schedule: twice a day, 12 hours apart, at a minute and hour picked once per install. */
+export function defaultSchedule(slot: { minute: number; hour: number }): string {
+  return `${slot.minute} ${slot.hour % 12},${(slot.hour % 12) + 12} * * *`;
+}
