@@ -63,4 +63,24 @@ test('figures', async () => {
   report('nrcert renew (not due)', await repeat(['renew']));
   report('nrcert status', await repeat(['status']));
   report('nrcert status --json', await repeat(['status', '--json']));
+  await idleService();
 });
+
+/** RSS of an idle `nrcert run` (no renewal running), read from /proc after it settles. */
+async function idleService(): Promise<void> {
+  const child = spawn(process.execPath, [CLI, 'run'], {
+    env: { ...stack.env(), RENEW_START_DELAY: '3600', LOG_LEVEL: 'warn' },
+    cwd: stack.dir,
+    stdio: 'ignore',
+  });
+  const samples: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    samples.push(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+  }
+  const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('close', r));
+  process.stdout.write(`${'nrcert run (idle service)'.padEnd(34)} RSS after 3 s=${samples[samples.length - 1].toFixed(1)} MB peak=${peak.toFixed(1)} MB\n`);
+}

@@ -1,0 +1,167 @@
+/**
+ * `nrcert run`, the service, as a real process against Pebble issuing 30-second certificates:
+ * it renews on its own, opens no listening socket, backs off after failures (persisted across a
+ * restart), notifies, writes status.json and metrics, and stops cleanly on SIGTERM mid-renewal.
+ */
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { startCli, startStack, type Stack } from '../helpers/cli';
+import { waitFor } from '../helpers/nodered';
+
+let stack: Stack;
+let notifyServer: Server;
+const events: Array<Record<string, unknown>> = [];
+let notifyUrl: string;
+
+beforeAll(async () => {
+  stack = await startStack({ validitySeconds: 30 });
+  notifyServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      events.push(JSON.parse(body) as Record<string, unknown>);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => notifyServer.listen(0, '127.0.0.1', resolve));
+  notifyUrl = `http://127.0.0.1:${(notifyServer.address() as { port: number }).port}/notify/secret-path-token`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => notifyServer?.close(resolve));
+  await stack?.stop();
+});
+
+function serviceEnv(overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  return stack.env({ RENEW_SCHEDULE: '*/2 * * * * *', RENEW_START_DELAY: '0', NOTIFY_URL: notifyUrl, METRICS_FILE: join(stack.dir, 'nrcert.prom'), ...overrides });
+}
+
+function lineages(certDir: string): string[] {
+  return existsSync(join(certDir, '.nrcert')) ? readdirSync(join(certDir, '.nrcert')).filter((n) => !n.endsWith('.tmp')) : [];
+}
+
+function challengeRecords() {
+  return stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'));
+}
+
+/** Socket inodes of `pid` that are listening: TCP in LISTEN, or UDP bound but not connected. */
+function listeningSockets(pid: number): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const inodes = new Set(fds.map((fd) => { try { return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]; } catch { return undefined; } }).filter(Boolean));
+  const found: string[] = [];
+  for (const [file, listenState] of [['tcp', '0A'], ['tcp6', '0A'], ['udp', '07'], ['udp6', '07']] as const) {
+    for (const line of readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 9 && cols[3] === listenState && inodes.has(cols[9])) found.push(`${file} ${cols[1]}`);
+    }
+  }
+  return found;
+}
+
+test('renews on its own, opens no listening socket, notifies and writes status and metrics', async () => {
+  const certDir = join(stack.dir, 'own-certs');
+  const stateDir = join(stack.dir, 'own-state');
+  const service = startCli(['run'], serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir }), stack.dir);
+  const sockets: string[] = [];
+  const sample = setInterval(() => sockets.push(...listeningSockets(service.child.pid!)), 200);
+  try {
+    await waitFor(() => lineages(certDir).length >= 1, 20_000);
+    const first = new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256;
+    // 30-second certificates are due 20 s after issuance; the service notices at a tick and renews.
+    await waitFor(() => lineages(certDir).length >= 2, 40_000, 250);
+    const second = new X509Certificate(readFileSync(join(certDir, 'cert.pem')));
+    expect(second.fingerprint256).not.toBe(first);
+    expect(createPublicKey(createPrivateKey(readFileSync(join(certDir, 'privkey.pem')))).export({ type: 'spki', format: 'der' }))
+      .toEqual(second.publicKey.export({ type: 'spki', format: 'der' }));
+    await waitFor(() => events.filter((e) => e.type === 'renewed').length >= 2, 10_000);
+  } finally {
+    clearInterval(sample);
+    service.child.kill('SIGTERM');
+  }
+  const result = await service.done;
+  expect(result.code).toBe(0);
+  expect(sockets).toEqual([]);
+  // The check itself can see a listening socket: this test process has one (the notify server).
+  expect(listeningSockets(process.pid).length).toBeGreaterThan(0);
+  expect(challengeRecords()).toEqual([]);
+  const renewed = events.find((e) => e.type === 'renewed')!;
+  expect(renewed.names).toEqual(['example.test', '*.example.test']);
+  expect(renewed.text).toMatch(/New certificate for example\.test/);
+  const status = JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8'));
+  expect(status.certificate.fingerprint256).toBe(new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256);
+  expect(status.consecutiveFailures).toBe(0);
+  const metrics = readFileSync(join(stack.dir, 'nrcert.prom'), 'utf8');
+  expect(metrics).toMatch(/^nrcert_certificate_expiry_seconds\{names="example.test,\*.example.test"\} \d+$/m);
+  expect(metrics).toMatch(/^nrcert_last_renewal_success_timestamp_seconds \d+/m);
+  expect(result.stderr).not.toContain('secret-path-token');
+}, 90_000);
+
+test('with Cloudflare failing, the back-off grows and persists across a restart of the service', async () => {
+  const certDir = join(stack.dir, 'fail-certs');
+  const stateDir = join(stack.dir, 'fail-state');
+  const statePath = join(stateDir, 'renewal-state.json');
+  const zoneLookups = () => stack.fake.requests.filter((r) => r.method === 'GET' && /\/zones$/.test(r.path)).length;
+  stack.fake.failAlways({ method: 'GET', pathIncludes: '/zones' }, { status: 503, code: 10000, message: 'Service unavailable' });
+  try {
+    const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
+    let service = startCli(['run'], env, stack.dir);
+    await waitFor(() => existsSync(statePath) && JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures === 1, 20_000);
+    const first = JSON.parse(readFileSync(statePath, 'utf8'));
+    const delay1 = Date.parse(first.nextAttemptAt) - Date.parse(first.lastFailure.at);
+    expect(delay1).toBe(3_600_000);
+    expect(first.lastFailure.transient).toBe(true);
+    // Several ticks pass: held by the back-off, no request reaches Cloudflare.
+    const lookups = zoneLookups();
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(zoneLookups()).toBe(lookups);
+    service.child.kill('SIGTERM');
+    expect((await service.done).code).toBe(0);
+    // Restarted, it still remembers.
+    service = startCli(['run'], env, stack.dir);
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(zoneLookups()).toBe(lookups);
+    expect(JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures).toBe(1);
+    // Time passes (the back-off ends): the next failure waits longer.
+    writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), nextAttemptAt: new Date(Date.now() - 1000).toISOString() }));
+    await waitFor(() => JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures === 2, 20_000);
+    const second = JSON.parse(readFileSync(statePath, 'utf8'));
+    expect(Date.parse(second.nextAttemptAt) - Date.parse(second.lastFailure.at)).toBe(6 * 3_600_000);
+    expect(second.failuresTotal).toBe(2);
+    service.child.kill('SIGTERM');
+    expect((await service.done).code).toBe(0);
+    expect(events.some((e) => e.type === 'renewal_failed' && /attempt 2/.test(String(e.text)))).toBe(true);
+    expect(readFileSync(join(stack.dir, 'nrcert.prom'), 'utf8')).toMatch(/^nrcert_renewal_failures_total 2$/m);
+  } finally {
+    stack.fake.clearFailures();
+  }
+}, 90_000);
+
+test('SIGTERM in the middle of a renewal: TXT records removed, CERT_DIR consistent, exit 0', async () => {
+  const certDir = join(stack.dir, 'term-certs');
+  const stateDir = join(stack.dir, 'term-state');
+  // A first certificate, then a service whose renewal hangs waiting for DNS propagation.
+  const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
+  const first = startCli(['renew'], env, stack.dir);
+  expect((await first.done).code).toBe(0);
+  const before = new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256;
+  // The certificate is fresh; adding a name makes it due, so the service's first check renews.
+  const forced = startCli(['run'], { ...env, DOMAINS: 'example.test,*.example.test,www.example.test', RENEW_SCHEDULE: '0 0 1 1 *', DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }, stack.dir);
+  await waitFor(() => challengeRecords().length >= 2, 20_000);
+  forced.child.kill('SIGTERM');
+  const result = await forced.done;
+  expect(result.code).toBe(0);
+  expect(result.stderr).toMatch(/interrupted/);
+  expect(challengeRecords()).toEqual([]);
+  const cert = new X509Certificate(readFileSync(join(certDir, 'cert.pem')));
+  expect(cert.fingerprint256).toBe(before);
+  expect(createPublicKey(createPrivateKey(readFileSync(join(certDir, 'privkey.pem')))).export({ type: 'spki', format: 'der' }))
+    .toEqual(cert.publicKey.export({ type: 'spki', format: 'der' }));
+  expect(existsSync(join(stateDir, 'lock'))).toBe(false);
+}, 60_000);
