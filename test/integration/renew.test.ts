@@ -98,6 +98,28 @@ describe('nrcert renew against Pebble and the Cloudflare fake', () => {
     expect(challengeRecords()).toEqual([]);
   });
 
+  test('--dry-run orders from the configured (non-production) directory and installs nothing', async () => {
+    const before = installed().fingerprint;
+    const result = await nrcert(['renew', '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Dry run succeeded: .* issued a valid certificate for example\.test, \*\.example\.test; nothing was installed\./);
+    expect(installed().fingerprint).toBe(before);
+    expect(challengeRecords()).toEqual([]);
+  });
+
+  test('RESTART_COMMAND runs after an install with the new files in its environment', async () => {
+    const out = join(stack.dir, 'hook-env.json');
+    const hook = `${process.execPath} -e "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))" ${out}`;
+    const result = await nrcert(['renew', '--force'], { RESTART_COMMAND: hook });
+    expect(result.code).toBe(0);
+    const env = JSON.parse(readFileSync(out, 'utf8')) as Record<string, string>;
+    expect(env.NRCERT_CERT).toBe(join(certDir(), 'cert.pem'));
+    expect(env.NRCERT_KEY).toBe(join(certDir(), 'privkey.pem'));
+    expect(env.NRCERT_FULLCHAIN).toBe(join(certDir(), 'fullchain.pem'));
+    expect(env.NRCERT_NAMES).toBe('example.test,*.example.test');
+    expect(env.CLOUDFLARE_API_TOKEN).toBeUndefined();
+  });
+
   test('status --json reports what is installed', async () => {
     const result = await nrcert(['status', '--json']);
     expect(result.code).toBe(0);
@@ -175,6 +197,12 @@ describe('failures leave the installed certificate untouched', () => {
     outputs.push(result);
     expect(result.code).toBe(130);
     expect(existsSync(join(stack.env().STATE_DIR, 'lock'))).toBe(false);
+  });
+
+  test('a RESTART_COMMAND that times out is reported and the previous certificate is put back (exit 10)', async () => {
+    const result = await nrcert(['renew', '--force'], { RESTART_COMMAND: `${process.execPath} -e "setTimeout(() => {}, 30000)"`, RESTART_TIMEOUT: '1' });
+    expect(result.code).toBe(10);
+    expect(result.stderr).toMatch(/RESTART_COMMAND .* did not finish within 1 s \(RESTART_TIMEOUT\).*Rolled back/s);
   });
 
   test('a stale lock left by a dead process is recovered', async () => {
