@@ -37,7 +37,7 @@ export interface Stack {
 export async function startStack(opts: PebbleOptions = {}, tokens?: Parameters<typeof startCloudflareFake>[0]['tokens']): Promise<Stack> {
   const pebble = await startPebble(opts);
   const fake = await startCloudflareFake({
-    zones: [{ name: 'example.test' }, { name: 'other.test' }],
+    zones: [{ name: 'example.test' }, { name: 'other.test' }, { name: 'blocked.test' }],
     tokens: tokens ?? { [SENTINEL_TOKEN]: {} },
     challtestsrvManagementUrl: pebble.challtestsrvUrl,
   });

@@ -146,6 +146,8 @@ function writePebbleConfig(dir: string, ports: Ports, tls: { certPath: string; k
       ocspResponderURL: '',
       externalAccountBindingRequired: false,
       certificateValidityPeriod: validitySeconds,
+      // Pebble refuses orders for these names (rejectedIdentifier): how tests see an ACME refusal.
+      domainBlocklist: ['blocked.test'],
     },
   };
   return writeFile(join(dir, 'pebble-config.json'), JSON.stringify(config, null, 2));

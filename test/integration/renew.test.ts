@@ -205,6 +205,12 @@ describe('failures leave the installed certificate untouched', () => {
     expect(result.stderr).toMatch(/RESTART_COMMAND .* did not finish within 1 s \(RESTART_TIMEOUT\).*Rolled back/s);
   });
 
+  test('the ACME server refusing the order: its reason in one line, exit 7', async () => {
+    const result = await nrcert(['renew'], { DOMAINS: 'blocked.test,*.blocked.test' });
+    expect(result.code).toBe(7);
+    expect(result.stderr).toMatch(/nrcert: the ACME server refused POST \/order-plz.*\(rejectedIdentifier\).*blocked\.test/);
+  });
+
   test('a stale lock left by a dead process is recovered', async () => {
     const dead = execFileSync(process.execPath, ['-e', 'console.log(process.pid)']).toString().trim();
     writeFileSync(join(stack.env().STATE_DIR, 'lock'), JSON.stringify({ pid: Number(dead), hostname: require('node:os').hostname(), startedAt: new Date().toISOString() }));
