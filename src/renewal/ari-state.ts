@@ -2,10 +2,67 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import type { Config } from '../config/config';
-import { certificateId, ariAdvice, refreshRenewalInfo, type AriState } from '../acme/ari';
+import { certificateId, chooseRenewalTime, fetchRenewalInfo } from '../acme/ari';
 import { readInstalledCertificate } from '../store/pem';
 import { readState, writeState } from '../store/state';
 import type { AriAdvice } from './policy';
+
+/** What the caller keeps between runs (STATE_DIR/ari.json): the last answer and the chosen time, as ISO dates. */
+export interface AriState {
+  certId: string;
+  window: { start: string; end: string };
+  chosenAt: string;
+  retryAfter: string;
+  explanationURL?: string;
+}
+
+/** The saved state as decideRenewal's `ari` input, or undefined when it is about another certificate. */
+export function ariAdvice(state: AriState | null | undefined, certId: string): AriAdvice | undefined {
+  if (!state || state.certId !== certId) return undefined;
+  const window = { start: new Date(state.window.start), end: new Date(state.window.end) };
+  return { window, chosenAt: new Date(state.chosenAt), retryAfter: new Date(state.retryAfter), explanationURL: state.explanationURL };
+}
+
+/**
+ * Brings the saved ARI state up to date for the installed certificate: reuses it until its
+ * Retry-After; otherwise asks the CA, keeping the chosen time while the window stays put. When
+ * the CA cannot be asked, the earlier answer for this certificate (if any) still stands.
+ * Returns the state to save (null: no ARI for this certificate) and a line for the log.
+ */
+export async function refreshRenewalInfo(input: {
+  directoryUrl: string;
+  certPem: string | Buffer;
+  previous?: AriState | null;
+  now: Date;
+  random?: () => number;
+  timeoutMs?: number;
+  ca?: string | Buffer;
+}): Promise<{ state: AriState | null; fetched: boolean; reason: string }> {
+  const { now } = input;
+  let certId: string;
+  try {
+    certId = certificateId(input.certPem);
+  } catch (err) {
+    return { state: null, fetched: false, reason: (err as Error).message };
+  }
+  const previous = input.previous?.certId === certId ? input.previous : null;
+  if (previous && new Date(previous.retryAfter) > now) {
+    return { state: previous, fetched: false, reason: `renewal window fetched earlier; next ARI check after ${previous.retryAfter}` };
+  }
+  const result = await fetchRenewalInfo(input.directoryUrl, input.certPem, { now, timeoutMs: input.timeoutMs, ca: input.ca });
+  if (!result.ok) {
+    const kept = previous ? '; keeping the window fetched earlier' : '';
+    return { state: previous, fetched: false, reason: `${result.reason}${kept}` };
+  }
+  const { suggestedWindow: window, retryAfter, explanationURL } = result.info;
+  const chosenAt = chooseRenewalTime(window, ariAdvice(previous, certId), input.random);
+  const state: AriState = {
+    certId, window: { start: window.start.toISOString(), end: window.end.toISOString() },
+    chosenAt: chosenAt.toISOString(), retryAfter: retryAfter.toISOString(),
+  };
+  if (explanationURL) state.explanationURL = explanationURL;
+  return { state, fetched: true, reason: `the CA suggests renewing between ${state.window.start} and ${state.window.end}` };
+}
 
 /** What ARI says about the installed certificate: advice for the policy, the id for `replaces`. */
 export interface AriView {

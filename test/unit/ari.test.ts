@@ -13,9 +13,9 @@ import * as x509 from '@peculiar/x509';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import {
-  certificateId, chooseRenewalTime, fetchRenewalInfo, pickRenewalTime, refreshRenewalInfo, renewalInfoRetryAfter,
-  type AriState,
+  certificateId, chooseRenewalTime, fetchRenewalInfo, pickRenewalTime, renewalInfoRetryAfter,
 } from '../../src/acme/ari';
+import { refreshRenewalInfo, type AriState } from '../../src/renewal/ari-state';
 import { AcmeError } from '../../src/errors';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
