@@ -25,7 +25,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
     return 0;
   }
   const settingsPath = settingsPathFor({
-    flag: args.options.settings, env: process.env, home: homedir(), cwd: process.cwd(), exists: existsSync,
+    flag: args.options.settings, env: { NODE_RED_USER_DIR: config.nodeRed.userDir }, home: homedir(), cwd: process.cwd(), exists: existsSync,
   });
   const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes });
   process.stdout.write(`${describeApply(result, config.certDir, refreshMinutes).join('\n')}\n`);

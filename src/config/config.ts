@@ -48,6 +48,8 @@ export interface Config {
     /** NODE_RED_SNI: the name sent in the TLS handshake (default: first non-wildcard name). */
     servername: string;
     verifyTimeoutMs: number;
+    /** NODE_RED_USER_DIR: where settings.js lives (`settings --apply`, `doctor`); found when absent. */
+    userDir?: string;
   };
   service: {
     /** RENEW_SCHEDULE: node-cron expression; absent = twice a day at a minute chosen once per install. */
@@ -102,7 +104,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     certGroup: env.CERT_GROUP || undefined,
     certOwner: env.CERT_OWNER || undefined,
     restart: readRestart(env, problems),
-    nodeRed: readNodeRed(env, names, problems),
+    nodeRed: { ...readNodeRed(env, names, problems), userDir: env.NODE_RED_USER_DIR ? expand(env.NODE_RED_USER_DIR) : undefined },
     service: { schedule: env.RENEW_SCHEDULE?.trim() || undefined, startDelayMs: readSeconds(env, 'RENEW_START_DELAY', 10, problems, true) },
     notify: readNotify(env, problems),
     metricsFile: env.METRICS_FILE ? expand(env.METRICS_FILE) : undefined,

@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { ParsedArgs } from './args';
+import { loadConfig } from '../config/config';
+import { createLogger } from '../log';
+import { settingsPathFor } from '../nodered/settings';
+import { runDoctor } from '../doctor/doctor';
+import { allPassed, formatJson, formatText } from '../doctor/report';
+
+/** Log levels that show more than doctor's own checklist. */
+const VERBOSE = ['debug', 'trace'];
+
+/**
+ * `nrcert doctor [--json] [--settings PATH] [--env-file PATH]`: checks the whole set-up and
+ * prints a checklist with a fix for each failure (or `{ ok, checks }` with --json). Exits 1 when
+ * any check fails; warnings alone exit 0. Changes nothing, except for the canary TXT record the
+ * token check creates and deletes again.
+ */
+export async function doctorCommand(args: ParsedArgs): Promise<number> {
+  const sources = { env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] };
+  const level = (process.env.LOG_LEVEL ?? '').toLowerCase();
+  const results = await runDoctor({
+    loadConfig: () => loadConfig(sources, 'renew'),
+    settingsPath: (config) => settingsPathFor({
+      flag: args.options.settings, env: { NODE_RED_USER_DIR: config?.nodeRed.userDir }, home: sources.home, cwd: sources.cwd, exists: existsSync,
+    }),
+    uid: process.getuid?.() ?? -1,
+    home: sources.home,
+    // Only warnings and errors of the checks themselves, unless LOG_LEVEL asks for more: the checklist is the output.
+    logger: createLogger(VERBOSE.includes(level) ? level : 'warn'),
+  });
+  process.stdout.write(args.flags.json ? formatJson(results) : formatText(results));
+  return allPassed(results) ? 0 : 1;
+}
