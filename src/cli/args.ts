@@ -8,8 +8,16 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-const VALUED = new Set(['env-file', 'settings', 'refresh-minutes']);
-const BOOLEAN = new Set(['force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled']);
+const VALUED = new Set([
+  'env-file', 'settings', 'refresh-minutes',
+  // nrcert init
+  'domain', 'token-file', 'token-env', 'node-red-dir', 'restart', 'notify-url', 'email', 'acme-directory', 'dns-resolvers', 'cloudflare-base-url',
+]);
+const BOOLEAN = new Set([
+  'force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled',
+  // nrcert init
+  'non-interactive', 'yes', 'skip-dry-run', 'no-service',
+]);
 
 /** Parses `command --flag --option value --option=value`; unknown options are a UsageError. */
 export function parseArgs(argv: string[]): ParsedArgs {

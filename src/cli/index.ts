@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 /**
  * nrcert's entry point: parses the command line, loads only the module of the command asked
  * for (so `status` never pays for the ACME or Cloudflare libraries), maps errors to exit codes,
  * and is the only place that calls process.exit.
+ *
+ * The shebang passes `--` to node: Node 20 otherwise takes the script's own `--env-file PATH`
+ * for its option of that name and exits 9 when PATH does not exist (nodejs/node#54232).
  */
 import { describeError, exitCodeOf, UsageError } from '../errors';
 import { parseArgs, type ParsedArgs } from './args';
@@ -10,11 +13,20 @@ import { parseArgs, type ParsedArgs } from './args';
 const USAGE = `Usage: nrcert <command> [options]
 
 Commands:
+  init                          set up: asks a few questions, checks the Cloudflare token, writes .env,
+                                edits settings.js, runs a dry run and the first renewal, offers the service
+       [--non-interactive] [--yes] [--domain D] [--token-file F | --token-env VAR]
+       [--node-red-dir DIR] [--restart auto|none|"command"] [--notify-url U] [--email E]
+       [--skip-dry-run] [--no-service] [--acme-directory URL] [--dns-resolvers H:P]
+       [--cloudflare-base-url URL]
   renew [--force] [--dry-run]   obtain or renew the certificate when due, and install it
         [--scheduled]           (as the service/timer do: honour the back-off after failures)
   run                           the service: check twice a day and renew when due
   status [--json]               show the installed certificate and when it is due
   rollback                      put the previous certificate back and restart/reload Node-RED
+  doctor [--json] [--settings PATH]
+                                check the whole set-up (token, DNS, clock, files, settings.js,
+                                Node-RED, service, security) and print a fix for each failure
   settings [--refresh-minutes N]
                                 print the settings.js lines that make Node-RED use CERT_DIR
   settings --apply [--settings PATH] [--refresh-minutes N]
@@ -30,11 +42,13 @@ Options:
 type Command = (args: ParsedArgs) => Promise<number>;
 
 const COMMANDS: Record<string, () => Command> = {
+  init: () => (require('./init') as typeof import('./init')).initCommand,
   renew: () => (require('./renew') as typeof import('./renew')).renewCommand,
   status: () => (require('./status') as typeof import('./status')).statusCommand,
   rollback: () => (require('./rollback') as typeof import('./rollback')).rollbackCommand,
   run: () => (require('./run') as typeof import('./run')).runCommand,
   settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
+  doctor: () => (require('./doctor') as typeof import('./doctor')).doctorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -61,7 +61,7 @@ async function scheduleFor(config: Config): Promise<string> {
 function startRenewalChild(config: Config): RunningRenewal {
   const cli = join(__dirname, 'index.js');
   const envFile = config.envFile ? ['--env-file', config.envFile] : [];
-  const child = spawn(process.execPath, [cli, 'renew', '--scheduled', ...envFile], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  const child = spawn(process.execPath, ['--', cli, 'renew', '--scheduled', ...envFile], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('error', () => resolve({ code: null, signal: null }));
     child.once('exit', (code, signal) => resolve({ code, signal }));

@@ -1,0 +1,246 @@
+/**
+ * `nrcert init`: asks a few questions, proves the Cloudflare token works (a canary record,
+ * always removed), and only then writes .env (atomically, 0600). Then it shows and, if agreed,
+ * applies the settings.js change, runs a dry run and the real renewal in child processes, and
+ * installs the systemd service or prints the commands to. Ctrl-C before .env is written leaves
+ * nothing behind; the token check removes its record before stopping.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
+import { readEnvFile } from '../config/env-file';
+import { Secret } from '../config/secret';
+import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-check';
+import { AbortedError, ConfigError, NrcertError } from '../errors';
+import type { Logger } from '../log';
+import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodered/settings';
+import { writeFileAtomic } from '../store/atomic';
+import type { Machine } from './detect';
+import { updateEnvText } from './env-text';
+import type { Prompter } from './prompt';
+import { askQuestions, type Answers, type InitFlags } from './questions';
+import { installService, serviceUnit, type ServicePaths, type ServiceTarget } from './service';
+
+/** Settings init may write besides the answers, from flags or the environment (tests point them at Pebble). */
+export const PASSTHROUGH = ['ACME_DIRECTORY', 'DNS_RESOLVERS', 'CLOUDFLARE_BASE_URL'] as const;
+
+/** Everything init needs, built by the CLI. */
+export interface InitDeps {
+  envFile: string;
+  cwd: string;
+  flags: InitFlags;
+  yes: boolean;
+  skipDryRun: boolean;
+  noService: boolean;
+  /** --acme-directory etc., by setting name. */
+  passthrough: Partial<Record<(typeof PASSTHROUGH)[number], string>>;
+  env: Record<string, string | undefined>;
+  machine: Machine;
+  prompter: Prompter;
+  say: (line: string) => void;
+  signal: AbortSignal;
+  logger: Logger;
+  checkToken: (opts: TokenCheckOptions) => Promise<TokenCheck>;
+  /** Tells the CLI that a Ctrl-C must wait for `what` (undefined: nothing to wait for). */
+  busy: (what: string | undefined) => void;
+  /** Runs `nrcert <args>` in a child process; resolves its exit code. */
+  nrcert: (args: string[]) => Promise<number>;
+  service: { root: string; node: string; user?: ServicePaths['user']; target?: ServiceTarget };
+}
+
+/** Runs init; resolves the exit code. */
+export async function runInit(deps: InitDeps): Promise<number> {
+  let written = false;
+  try {
+    const current = readCurrent(deps.envFile);
+    deps.say(`nrcert init: sets up ${deps.envFile}. Press Enter to keep the [default]; Ctrl-C stops without writing anything.`);
+    const answers = await askQuestions({
+      flags: deps.flags, current, currentToken: tokenOf(current, deps), envToken: secretOf(deps.env.CLOUDFLARE_API_TOKEN),
+      machine: deps.machine, prompter: deps.prompter, say: deps.say,
+    });
+    const values = { ...current, ...newValues(answers, current, deps) };
+    const config = validate(values, deps);
+    if (!(await tokenWorks(answers, values, deps))) return 5;
+    const applyWanted = await askSettings(config, answers, deps);
+    if (deps.signal.aborted) throw new AbortedError();
+    await writeEnv(values, current, deps);
+    written = true;
+    return await finish(config, answers, applyWanted, deps);
+  } catch (err) {
+    if (!(err instanceof AbortedError)) throw err;
+    deps.say(written ? `Interrupted: ${deps.envFile} is written; run nrcert init again to finish.` : 'Interrupted: nothing was written.');
+    return err.exitCode;
+  } finally {
+    deps.prompter.close();
+  }
+}
+
+function secretOf(value: string | undefined): Secret | undefined {
+  return value?.trim() ? new Secret(value.trim()) : undefined;
+}
+
+/** The values of the existing .env (none when there is none yet). */
+function readCurrent(envFile: string): Record<string, string> {
+  if (!existsSync(envFile)) return {};
+  try {
+    return readEnvFile(envFile).values;
+  } catch (err) {
+    throw new ConfigError([`${envFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions, or run nrcert init as its owner`]);
+  }
+}
+
+/** The token the current .env yields: CLOUDFLARE_API_TOKEN, or the contents of CLOUDFLARE_API_TOKEN_FILE. */
+function tokenOf(current: Record<string, string>, deps: InitDeps): Secret | undefined {
+  if (current.CLOUDFLARE_API_TOKEN) return secretOf(current.CLOUDFLARE_API_TOKEN);
+  if (!current.CLOUDFLARE_API_TOKEN_FILE) return undefined;
+  try {
+    const path = resolve(deps.cwd, current.CLOUDFLARE_API_TOKEN_FILE.replace(/^~(?=$|\/)/, deps.machine.home));
+    return secretOf(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The settings that change: the answers, and the pass-through settings when given. */
+function newValues(a: Answers, current: Record<string, string>, deps: InitDeps): Record<string, string> {
+  const values: Record<string, string> = { DOMAINS: a.domains.join(','), NODE_RED_USER_DIR: a.nodeRedDir, RESTART_COMMAND: a.restart };
+  if (a.tokenChanged) {
+    values.CLOUDFLARE_API_TOKEN = a.token.reveal();
+    if (current.CLOUDFLARE_API_TOKEN_FILE) values.CLOUDFLARE_API_TOKEN_FILE = '';
+  }
+  const dirMoved = current.NODE_RED_USER_DIR !== undefined && resolve(current.NODE_RED_USER_DIR) !== a.nodeRedDir;
+  if (!current.CERT_DIR || dirMoved) values.CERT_DIR = join(a.nodeRedDir, 'certs');
+  if (a.notifyUrl !== undefined || current.NOTIFY_URL) values.NOTIFY_URL = a.notifyUrl ?? '';
+  if (a.email !== undefined || current.ACME_EMAIL) values.ACME_EMAIL = a.email ?? '';
+  for (const name of PASSTHROUGH) {
+    const value = deps.passthrough[name] ?? (current[name] === undefined ? deps.env[name] : undefined);
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+/** Checks the token for every base domain; prints each item; false when one failed. */
+async function tokenWorks(a: Answers, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
+  const bases = [...new Set(a.domains.map((n) => n.replace(/^\*\./, '')))];
+  let ok = true;
+  for (const domain of bases) {
+    deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at _acme-challenge.${domain}, do CAA records allow Let's Encrypt…`);
+    deps.busy('removing the test TXT record');
+    let check: TokenCheck;
+    try {
+      check = await deps.checkToken({
+        apiToken: a.token, domain, logger: deps.logger, signal: deps.signal,
+        zoneId: values.CLOUDFLARE_ZONE_ID || undefined, baseURL: values.CLOUDFLARE_BASE_URL || undefined,
+      });
+    } finally {
+      deps.busy(undefined);
+    }
+    for (const item of check.items) {
+      deps.say(`  ${item.ok ? (item.warning ? '[warning]' : '[ok]') : '[FAILED]'} ${item.message}`);
+      if (item.fix && (!item.ok || item.warning)) deps.say(`      fix: ${item.fix}`);
+    }
+    ok &&= check.ok;
+  }
+  if (!ok) deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
+  return ok;
+}
+
+/** The new settings, validated as `nrcert renew` will read them (alone: no environment mixed in). */
+function validate(values: Record<string, string>, deps: InitDeps): Config {
+  // NRCERT_ENV_FILE=/dev/null: read no file, so the values are checked exactly as they will be written.
+  const env = { ...values, NRCERT_ENV_FILE: '/dev/null', XDG_STATE_HOME: deps.env.XDG_STATE_HOME };
+  return loadConfig({ env, home: deps.machine.home, cwd: deps.cwd }, 'renew');
+}
+
+async function writeEnv(values: Record<string, string>, current: Record<string, string>, deps: InitDeps): Promise<void> {
+  const existing = existsSync(deps.envFile);
+  const example = join(deps.service.root, '.env.example');
+  const base = existing ? readFileSync(deps.envFile, 'utf8') : existsSync(example) ? readFileSync(example, 'utf8') : '';
+  const changed = Object.fromEntries(Object.entries(values).filter(([k, v]) => current[k] !== v || !existing));
+  const owner = existing && process.getuid?.() === 0 ? statSync(deps.envFile) : undefined;
+  await writeFileAtomic(deps.envFile, updateEnvText(base, changed), 0o600, owner ? { owner: owner.uid, group: owner.gid } : {});
+  const names = Object.keys(changed).join(', ');
+  deps.say(`Wrote ${deps.envFile} (mode 0600: it holds the token, keep it private)${names ? `; set ${names}` : '; nothing changed'}.`);
+}
+
+/** Shows the settings.js block and asks whether to apply it (applied after the dry run). */
+async function askSettings(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
+  const settingsPath = join(a.nodeRedDir, 'settings.js');
+  if (!deps.machine.exists(settingsPath)) return false;
+  deps.say(`Node-RED reads the certificate when ${settingsPath} has these lines in module.exports (any other https, httpsRefreshInterval and requireHttps are removed; a backup is kept):`);
+  deps.say(settingsBlock({ certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES }).trimEnd());
+  return confirm(`Apply this change to ${settingsPath} (after the dry run succeeds)?`, deps);
+}
+
+/** y/N: --yes answers yes; without a terminal or answer, no. */
+async function confirm(question: string, deps: InitDeps): Promise<boolean> {
+  if (deps.yes) return true;
+  if (!deps.flags.interactive) return false;
+  const answer = await deps.prompter.ask(`${question} [y/N]: `);
+  return /^y(es)?$/i.test(answer ?? '');
+}
+
+/** After .env is written: dry run, settings.js, renewal, service. */
+async function finish(config: Config, a: Answers, applyWanted: boolean, deps: InitDeps): Promise<number> {
+  const envArgs = ['--env-file', deps.envFile];
+  if (!deps.skipDryRun) {
+    const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
+    deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
+    const code = await deps.nrcert(['renew', '--dry-run', ...envArgs]);
+    if (deps.signal.aborted) throw new AbortedError();
+    if (code !== 0) {
+      deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
+      return code;
+    }
+  }
+  let settingsFailed = false;
+  if (applyWanted) settingsFailed = !(await applySettingsFile(config, a, deps));
+  else deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
+  deps.say('Obtaining and installing the real certificate…');
+  const code = await deps.nrcert(['renew', ...envArgs]);
+  if (deps.signal.aborted) throw new AbortedError();
+  if (code !== 0) {
+    deps.say(`The renewal failed (see above). Run nrcert renew --env-file ${deps.envFile} once it is fixed.`);
+    return code;
+  }
+  await offerService(config, deps);
+  deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
+  return settingsFailed ? 8 : 0;
+}
+
+async function applySettingsFile(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
+  try {
+    const result = await applySettings({ settingsPath: join(a.nodeRedDir, 'settings.js'), certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES });
+    deps.say(result.changed ? `Updated ${result.path} (backup: ${result.backupPath}).` : `${result.path} already has the nrcert block.`);
+    return true;
+  } catch (err) {
+    if (!(err instanceof NrcertError)) throw err;
+    deps.say(`settings.js was not changed: ${err.message}`);
+    return false;
+  }
+}
+
+/** Installs the service when root with systemd and agreed; else writes the unit beside .env and prints the commands. */
+async function offerService(config: Config, deps: InitDeps): Promise<void> {
+  const paths: ServicePaths = { ...deps.service, envFile: deps.envFile, certDir: config.certDir, stateDir: config.stateDir };
+  const unit = await serviceUnit(paths);
+  const target = deps.service.target;
+  if (target && !deps.noService && (await confirm('Install the nrcert service (systemd), which renews on its own?', deps))) {
+    try {
+      const { path, pending } = await installService(unit, paths, target);
+      deps.say(`Installed ${path}.${pending.length ? ` Now run: ${pending.join(' && ')}` : ' The service is enabled and running: journalctl -u nrcert -f'}`);
+      return;
+    } catch (err) {
+      deps.say(`Could not install the service: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  const local = join(dirname(deps.envFile), 'nrcert.service');
+  await writeFileAtomic(local, unit, 0o644);
+  const sudo = deps.service.user ? 'sudo ' : '';
+  deps.say(`To renew on its own, install the service written to ${local}:`);
+  deps.say(`  ${sudo}install -m 0644 ${local} /etc/systemd/system/nrcert.service`);
+  deps.say(`  ${sudo}systemctl daemon-reload && ${sudo}systemctl enable --now nrcert`);
+  if (deps.service.user && config.restart?.auto) {
+    deps.say('  RESTART_COMMAND=auto uses sudo, which the unit\'s NoNewPrivileges=yes blocks: see deploy/README.md (polkit rule) or use none.');
+  }
+}
