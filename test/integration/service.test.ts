@@ -166,3 +166,39 @@ test('SIGTERM in the middle of a renewal: TXT records removed, CERT_DIR consiste
     .toEqual(cert.publicKey.export({ type: 'spki', format: 'der' }));
   expect(existsSync(join(stateDir, 'lock'))).toBe(false);
 }, 60_000);
+
+/** The pids of `pid`'s child processes. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test('a renewal child that crashes does not kill the service; the next check sweeps its records and lock', async () => {
+  const certDir = join(stack.dir, 'crash-certs');
+  const stateDir = join(stack.dir, 'crash-state');
+  const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir, DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60', RENEW_SCHEDULE: '*/3 * * * * *' });
+  const service = startCli(['run'], env, stack.dir);
+  try {
+    await waitFor(() => challengeRecords().length >= 2 && childrenOf(service.child.pid!).length === 1, 20_000);
+    const [crashed] = childrenOf(service.child.pid!);
+    const leftovers = challengeRecords().map((r) => r.id);
+    process.kill(crashed, 'SIGKILL'); // no cleanup at all: records and lock stay behind
+    await waitFor(() => childrenOf(service.child.pid!).some((pid) => pid !== crashed), 15_000);
+    expect(service.child.exitCode).toBeNull();
+    // The new check removed the crashed run's records (and took over its stale lock) before creating its own.
+    await waitFor(() => {
+      const ids = challengeRecords().map((r) => r.id);
+      return ids.length === 2 && !ids.some((id) => leftovers.includes(id));
+    }, 15_000);
+  } finally {
+    service.child.kill('SIGTERM');
+  }
+  const result = await service.done;
+  expect(result.code).toBe(0);
+  expect(result.stderr).toMatch(/renewal check failed; the service goes on/);
+  expect(result.stderr).toMatch(/removed TXT records left behind by an earlier interrupted run/);
+  expect(challengeRecords()).toEqual([]);
+}, 60_000);
