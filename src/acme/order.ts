@@ -8,6 +8,7 @@ import { AcmeError } from '../errors';
 import { nameserversFor, waitForTxt } from '../dns/propagation';
 import { withRetry } from '../util/retry';
 import { abortable, withTimeout } from '../util/sleep';
+import { NO_PROGRESS, type Progress } from '../util/progress';
 import { requireClientProfile } from './profile';
 
 /** Everything one ACME order needs; all of it passed in, nothing read from the environment. */
@@ -24,6 +25,8 @@ export interface OrderRequest {
   replaces?: string;
   /** ACME_PROFILE: must be advertised in the directory's meta.profiles. */
   profile?: string;
+  /** Shows long waits on a terminal (propagation, validation). */
+  progress?: Progress;
 }
 
 interface PendingChallenge {
@@ -105,10 +108,11 @@ async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise
     for (const fqdn of new Set(pending.map((p) => p.fqdn))) {
       const servers = await nameserversFor(await dns.zoneOf(fqdn), req.resolvers);
       const values = pending.filter((p) => p.fqdn === fqdn).map((p) => p.value);
-      await waitForTxt(fqdn, values, servers, { timeoutMs: req.propagationTimeoutMs, logger, signal });
+      await waitForTxt(fqdn, values, servers, { timeoutMs: req.propagationTimeoutMs, logger, signal, progress: req.progress });
     }
     await Promise.all(pending.map((p) => withRetry('answering the challenge', () => client.completeChallenge(p.challenge), { logger, signal })));
-    await Promise.all(pending.map((p) => abortable(waitForChallenge(client, p), signal)));
+    await showWhile(req.progress ?? NO_PROGRESS, `waiting for the CA to validate ${pending.length} authorization(s)`,
+      Promise.all(pending.map((p) => abortable(waitForChallenge(client, p), signal))));
     logger.info({ authorizations: pending.length }, 'DNS-01 challenges validated');
   } finally {
     await removeRecords(dns, records, logger);
@@ -155,4 +159,16 @@ function toCertificateSet(privkey: Buffer, pem: string): CertificateSet {
   if (blocks.length === 0) throw new AcmeError('the ACME server returned no certificate');
   const [cert, ...chain] = blocks.map((b) => `${b}\n`);
   return { privkey: privkey.toString(), cert, chain: chain.join(''), fullchain: blocks.map((b) => `${b}\n`).join('') };
+}
+
+/** Shows `text` with the seconds elapsed while `work` runs. */
+async function showWhile<T>(progress: Progress, text: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => progress.update(`${text}  ${Math.round((Date.now() - started) / 1000)} s`), 1000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    progress.done();
+  }
 }

@@ -10,6 +10,7 @@ import { notify } from '../service/notify';
 import { writeStatusFiles } from '../service/status-file';
 import { resolveRestartCommand } from '../nodered/restart';
 import { defaultOwnership } from '../config/ownership';
+import { terminalProgress } from '../util/progress';
 import { dueAt } from '../renewal/policy';
 
 /**
@@ -44,6 +45,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
         reporter,
         ownership,
         restartArgv,
+        progress: terminalProgress(process.stderr),
         now: () => new Date(),
         signal: controller.signal,
         dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),

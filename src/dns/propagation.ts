@@ -3,12 +3,14 @@ import { isIP } from 'node:net';
 import type { Logger } from '../log';
 import { PropagationError } from '../errors';
 import { sleep } from '../util/sleep';
+import { NO_PROGRESS, type Progress } from '../util/progress';
 
 /** How to check propagation: which servers, how long, and how to stop early. */
 export interface PropagationOptions {
   timeoutMs: number;
   logger: Logger;
   signal?: AbortSignal;
+  progress?: Progress;
 }
 
 /** A server to ask: an IP address and port. */
@@ -66,6 +68,15 @@ async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: str
  * fixed sleep. Throws PropagationError naming the servers still missing a value at the timeout.
  */
 export async function waitForTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions): Promise<void> {
+  const progress = opts.progress ?? NO_PROGRESS;
+  try {
+    await pollTxt(fqdn, values, servers, opts, progress);
+  } finally {
+    progress.done();
+  }
+}
+
+async function pollTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions, progress: Progress): Promise<void> {
   const started = Date.now();
   let interval = 250;
   for (let attempt = 1; ; attempt++) {
@@ -74,6 +85,7 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
       .map((s, i) => ({ server: s, answer: answers[i] }))
       .filter(({ answer }) => !values.every((v) => answer.values.includes(v)));
     if (missing.length === 0) {
+      progress.done();
       opts.logger.info({ fqdn, attempt, ms: Date.now() - started }, 'TXT record visible at every nameserver');
       return;
     }
@@ -86,6 +98,7 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
       );
     }
     opts.logger.debug({ fqdn, attempt, waiting: missing.map((m) => m.server.label) }, 'TXT record not visible yet');
+    progress.update(`waiting for ${fqdn} at ${missing.length} of ${servers.length} nameserver(s)  ${Math.round(elapsed / 1000)} s / ${Math.round(opts.timeoutMs / 1000)} s`);
     await sleep(Math.min(interval, Math.max(0, opts.timeoutMs - elapsed)), opts.signal);
     interval = Math.min(2000, Math.round(interval * 1.5));
   }

@@ -18,6 +18,7 @@ import { forgetAccount, openAccount } from '../acme/account';
 import { obtainCertificate } from '../acme/order';
 import { decideRenewal, type RenewalDecision } from './policy';
 import { currentAri, type AriView } from './ari-state';
+import type { Progress } from '../util/progress';
 
 /** What a renewal needs, built by the CLI (or a test) and passed in. */
 export interface RenewDeps {
@@ -31,6 +32,8 @@ export interface RenewDeps {
   /** RESTART_COMMAND with `auto` resolved; undefined for none. */
   restartArgv?: string[];
   signal?: AbortSignal;
+  /** Shows long waits on a terminal. */
+  progress?: Progress;
 }
 
 /** What the user asked for: `--force`, `--dry-run`. */
@@ -111,7 +114,7 @@ async function issue(deps: RenewDeps, directoryUrl: string, replaces?: string): 
   const order = async () => {
     const client = await openAccount(config, directoryUrl, { logger, signal });
     return obtainCertificate({
-      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal, replaces, profile: config.acme.profile,
+      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal, replaces, profile: config.acme.profile, progress: deps.progress,
       resolvers: config.dns.resolvers, propagationTimeoutMs: config.dns.propagationTimeoutMs,
     });
   };

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
+import { CLI, runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
+import { runInPty } from '../helpers/pty';
 
 let stack: Stack;
 const outputs: CliResult[] = [];
@@ -184,6 +185,16 @@ describe('failures leave the installed certificate untouched', () => {
     const result = await nrcert(['renew', '--force'], { DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '2' });
     expect(result.code).toBe(6);
     expect(result.stderr).toMatch(/not visible at 127\.0\.0\.1:9.*DNS_PROPAGATION_TIMEOUT/);
+  });
+
+  test('long waits show progress on a terminal, and nothing of it in a pipe or the journal', async () => {
+    const env = stack.env({ DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '3', LOG_LEVEL: 'info' });
+    const tty = await runInPty([process.execPath, '--', CLI, 'renew', '--force'], env, stack.dir, [], 30_000);
+    expect(tty.code).toBe(6);
+    expect(tty.output).toMatch(/waiting for _acme-challenge\.example\.test at 1 of 1 nameserver\(s\)  \d s \/ 3 s/);
+    const piped = await nrcert(['renew', '--force'], { DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '3', LOG_LEVEL: 'info' });
+    expect(piped.code).toBe(6);
+    expect(piped.stderr).not.toMatch(/waiting for _acme-challenge/);
   });
 
   test('a second run while one is running is refused (exit 4); Ctrl-C on the first cleans up its records (exit 130)', async () => {
