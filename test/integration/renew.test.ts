@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { runInPty } from '../helpers/pty';
@@ -141,6 +141,20 @@ describe('nrcert renew against Pebble and the Cloudflare fake', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Valid until: .*days left/);
   });
+});
+
+const asRoot = process.getuid?.() === 0 ? test : test.skip;
+
+asRoot('run as root, files go to the owner of an existing CERT_DIR (Node-RED\'s user): key 0600, nobody else', async () => {
+  const dir = join(stack.dir, 'pi-certs');
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('chown', ['1000:1000', dir]);
+  const result = await nrcert(['renew'], { CERT_DIR: dir, STATE_DIR: join(stack.dir, 'root-state') });
+  expect(result.code).toBe(0);
+  const key = statSync(realpathSync(join(dir, 'privkey.pem')));
+  expect(key.uid).toBe(1000);
+  expect(key.mode & 0o777).toBe(0o600);
+  expect(statSync(realpathSync(join(dir, 'current'))).uid).toBe(1000);
 });
 
 describe('failures leave the installed certificate untouched', () => {
