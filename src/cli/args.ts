@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import type { ConfigSources } from '../config/config';
 import { UsageError } from '../errors';
 
 /** A parsed command line: the command, its boolean flags and its valued options. */
@@ -40,4 +42,9 @@ export function parseArgs(argv: string[]): ParsedArgs {
     else parsed.positionals.push(arg);
   }
   return parsed;
+}
+
+/** Where a command's configuration comes from: this process's environment, home and cwd, and --env-file. */
+export function configSources(args: ParsedArgs): ConfigSources {
+  return { env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] };
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../log';
 import { settingsPathFor } from '../nodered/settings';
@@ -17,7 +16,7 @@ const VERBOSE = ['debug', 'trace'];
  * token check creates and deletes again.
  */
 export async function doctorCommand(args: ParsedArgs): Promise<number> {
-  const sources = { env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] };
+  const sources = configSources(args);
   const level = (process.env.LOG_LEVEL ?? '').toLowerCase();
   const results = await runDoctor({
     loadConfig: () => loadConfig(sources, 'renew'),

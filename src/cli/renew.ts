@@ -1,5 +1,4 @@
-import { homedir } from 'node:os';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { resolveOwnership } from '../config/ownership';
 import { createLogger } from '../log';
@@ -20,7 +19,7 @@ import { dueAt } from '../renewal/policy';
  * and a second signal exits at once.
  */
 export async function renewCommand(args: ParsedArgs): Promise<number> {
-  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'renew');
+  const config = loadConfig(configSources(args), 'renew');
   const ownership = await defaultOwnership(config.certDir, resolveOwnership(config.certOwner, config.certGroup));
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../log';
 import { FileCertStore } from '../store/cert-dir';
@@ -16,7 +15,7 @@ import { restartAndVerify } from '../nodered/activate';
  * certificate it says so and changes nothing. Needs no Cloudflare token.
  */
 export async function rollbackCommand(args: ParsedArgs): Promise<number> {
-  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'status');
+  const config = loadConfig(configSources(args), 'status');
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });

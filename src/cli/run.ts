@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
 import { ConfigError } from '../errors';
 import { createLogger } from '../log';
@@ -18,7 +17,7 @@ const STOP_GRACE_MS = 60_000;
  * schedule, lets a running renewal clean up within a bound, and exits 0.
  */
 export async function runCommand(args: ParsedArgs): Promise<number> {
-  const sources = { env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] };
+  const sources = configSources(args);
   const config = loadConfig(sources, 'renew');
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { UsageError } from '../errors';
 import {
@@ -12,7 +12,7 @@ import {
  * `--apply [--settings PATH]` puts them into settings.js itself (backup, check, atomic swap).
  */
 export async function settingsCommand(args: ParsedArgs): Promise<number> {
-  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'status');
+  const config = loadConfig(configSources(args), 'status');
   const refreshMinutes = parseRefreshMinutes(args.options['refresh-minutes']);
   if (!args.flags.apply) {
     if (args.options.settings !== undefined) throw new UsageError('--settings goes with --apply: nrcert settings --apply --settings PATH');

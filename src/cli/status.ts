@@ -1,5 +1,4 @@
-import { homedir } from 'node:os';
-import type { ParsedArgs } from './args';
+import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { readInstalledCertificate } from '../store/pem';
 import { decideRenewal, dueAt } from '../renewal/policy';
@@ -12,7 +11,7 @@ const DAY_MS = 86_400_000;
  * only — it loads neither the ACME library nor the Cloudflare SDK, and needs no token.
  */
 export async function statusCommand(args: ParsedArgs): Promise<number> {
-  const config = loadConfig({ env: process.env, home: homedir(), cwd: process.cwd(), envFileFlag: args.options['env-file'] }, 'status');
+  const config = loadConfig(configSources(args), 'status');
   const installed = await readInstalledCertificate(config.certDir);
   const now = new Date();
   const ari = installed ? await savedAriAdvice(config, installed.files['cert.pem']) : undefined;

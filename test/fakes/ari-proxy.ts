@@ -49,7 +49,7 @@ export interface AriProxy {
   refuseNextReplaces(problem?: FakeProblem): void;
   /** The certIds asked for at renewalInfo, oldest first. */
   renewalInfoRequests: string[];
-  /** The decoded JSON payload of every newOrder, oldest first (refused ones included). */
+  /** The decoded JSON payload of every newOrder, oldest first (refused ones included, badNonce retries not). */
   newOrders: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -91,12 +91,16 @@ export async function startAriProxy(pebble: PebbleEnv, opts: { profiles?: Record
     if (req.method === 'GET' && path.startsWith('/renewal-info/')) return renewalInfo(path.slice('/renewal-info/'.length), res);
     if (req.method === 'POST' && path === newOrderPath) {
       const payload = jwsPayload(body);
-      proxy.newOrders.push(payload);
       if (payload.replaces && state.refuseReplaces) {
+        proxy.newOrders.push(payload);
         const problem = state.refuseReplaces;
         state.refuseReplaces = null;
         return send(res, problem.status, { type: problem.type, detail: problem.detail }, 'application/problem+json');
       }
+      // Recorded unless Pebble refused the nonce (5 % of requests): the client sends that order again.
+      return forward(req, body, res, undefined, (status, data) => {
+        if (!(status === 400 && data.toString('utf8').includes('badNonce'))) proxy.newOrders.push(payload);
+      });
     }
     const rewrite = req.method === 'GET' && path === upstream.pathname ? rewriteDirectory : undefined;
     await forward(req, body, res, rewrite);
@@ -120,7 +124,10 @@ export async function startAriProxy(pebble: PebbleEnv, opts: { profiles?: Record
     return out;
   };
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, rewrite?: typeof rewriteDirectory): Promise<void> =>
+  const forward = (
+    req: IncomingMessage, body: Buffer, res: ServerResponse, rewrite?: typeof rewriteDirectory,
+    onAnswer?: (status: number, data: Buffer) => void,
+  ): Promise<void> =>
     new Promise((resolve) => {
       const headers = { ...req.headers };
       if (rewrite) delete headers['accept-encoding'];
@@ -133,6 +140,7 @@ export async function startAriProxy(pebble: PebbleEnv, opts: { profiles?: Record
           if (rewrite && up.statusCode === 200) {
             data = Buffer.from(JSON.stringify(rewrite(JSON.parse(data.toString('utf8')) as Record<string, unknown>, req.headers.host ?? '')));
           }
+          onAnswer?.(up.statusCode ?? 502, data);
           if (req.method !== 'HEAD') upHeaders['content-length'] = String(data.length);
           res.writeHead(up.statusCode ?? 502, upHeaders);
           res.end(data);
