@@ -212,12 +212,16 @@ describe('failures leave the installed certificate untouched', () => {
   });
 
   test('a second run while one is running is refused (exit 4); Ctrl-C on the first cleans up its records (exit 130)', async () => {
-    const first = startCli(['renew', '--force'], stack.env({ DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '30' }), stack.dir);
-    await waitFor(() => challengeRecords().length === 2, 15_000);
-    const second = await nrcert(['renew', '--force']);
+    const first = startCli(['renew', '--force'], stack.env({ DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }), stack.dir);
+    let second: CliResult;
+    try {
+      await waitFor(() => challengeRecords().length === 2, 40_000);
+      second = await nrcert(['renew', '--force']);
+    } finally {
+      first.child.kill('SIGINT'); // whatever happened, the first run must not outlive this test
+    }
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(/another nrcert run .*holds the lock/);
-    first.child.kill('SIGINT');
     const result = await first.done;
     outputs.push(result);
     expect(result.code).toBe(130);

@@ -154,8 +154,11 @@ test('SIGTERM in the middle of a renewal: TXT records removed, CERT_DIR consiste
   const before = new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256;
   // The certificate is fresh; adding a name makes it due, so the service's first check renews.
   const forced = startCli(['run'], { ...env, DOMAINS: 'example.test,*.example.test,www.example.test', RENEW_SCHEDULE: '0 0 1 1 *', DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }, stack.dir);
-  await waitFor(() => challengeRecords().length >= 2, 20_000);
-  forced.child.kill('SIGTERM');
+  try {
+    await waitFor(() => challengeRecords().length >= 2, 30_000);
+  } finally {
+    forced.child.kill('SIGTERM');
+  }
   const result = await forced.done;
   expect(result.code).toBe(0);
   expect(result.stderr).toMatch(/interrupted/);
