@@ -1,5 +1,6 @@
 import type { Logger } from '../log';
 import { HookError } from '../errors';
+import { runUserCommand } from '../util/command';
 
 /** What the restart hook is told about the new certificate (also its environment). */
 export interface HookContext {
@@ -15,7 +16,6 @@ export interface HookContext {
  * installed either way.
  */
 export async function runRestartHook(argv: string[], timeoutMs: number, ctx: HookContext, logger: Logger): Promise<void> {
-  const { execa } = await import('execa');
   const env = {
     NRCERT_CERT_DIR: ctx.certDir,
     NRCERT_CERT: `${ctx.certDir}/cert.pem`,
@@ -24,20 +24,12 @@ export async function runRestartHook(argv: string[], timeoutMs: number, ctx: Hoo
     NRCERT_CHAIN: `${ctx.certDir}/chain.pem`,
     NRCERT_NAMES: ctx.names.join(','),
     NRCERT_LINEAGE: ctx.lineage,
-    // The hook inherits our environment, but not the secrets in it.
-    CLOUDFLARE_API_TOKEN: undefined,
-    ACME_EAB_HMAC_KEY: undefined,
-    NOTIFY_URL: undefined,
   };
   logger.info({ command: argv[0] }, 'running RESTART_COMMAND');
-  const result = await execa(argv[0], argv.slice(1), { env, timeout: timeoutMs, reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 5000 });
-  if (result.timedOut) {
-    throw new HookError(`RESTART_COMMAND (${argv[0]}) did not finish within ${timeoutMs / 1000} s (RESTART_TIMEOUT); the new certificate is installed, restart Node-RED by hand`);
-  }
-  if (result.failed) {
-    const why = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : (result.code ?? result.shortMessage);
-    const tail = (result.all ?? '').toString().trim().split('\n').slice(-3).join(' | ');
-    throw new HookError(`RESTART_COMMAND (${argv[0]}) ${why}${tail ? `: ${tail}` : ''}; the new certificate is installed, restart Node-RED by hand`);
+  const result = await runUserCommand(argv, { env, timeoutMs });
+  if (!result.ok) {
+    const setting = result.timedOut ? ' (RESTART_TIMEOUT)' : '';
+    throw new HookError(`RESTART_COMMAND (${argv[0]}) ${result.detail}${setting}; the new certificate is installed, restart Node-RED by hand`);
   }
   logger.info({ command: argv[0] }, 'RESTART_COMMAND succeeded');
 }

@@ -2,15 +2,13 @@
  * Notifications: tell the user when a certificate was renewed, a renewal failed, the certificate
  * is about to expire, or a rollback happened (Let's Encrypt no longer sends expiry e-mails).
  * Two channels, both optional, both best effort: a notification failure is logged, never thrown.
- *
- * Only type imports here: the module stays cheap to load, and execa (ESM-only) is imported when
- * NOTIFY_COMMAND actually runs.
  */
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import type { Secret } from '../config/secret';
 import type { Logger } from '../log';
+import { runUserCommand } from '../util/command';
 
 /** What happened. */
 export type NotifyEventType = 'renewed' | 'renewal_failed' | 'expiring' | 'rollback';
@@ -101,27 +99,17 @@ async function guard(setting: string, logger: Logger, job: () => Promise<void>):
  * environment are removed from the command's environment: a notification script needs none.
  */
 async function runNotifyCommand(argv: string[], event: NotifyEvent, timeoutMs: number, logger: Logger): Promise<void> {
-  const { execa } = await import('execa');
   const json = JSON.stringify(event);
-  const env = {
-    NRCERT_EVENT: json,
-    NRCERT_EVENT_TYPE: event.type,
-    NRCERT_MESSAGE: event.message,
-    // Undefined removes an inherited variable from the child's environment.
-    CLOUDFLARE_API_TOKEN: undefined,
-    ACME_EAB_HMAC_KEY: undefined,
-    NOTIFY_URL: undefined,
-  };
-  const result = await execa(argv[0], argv.slice(1), { input: json, env, timeout: timeoutMs, reject: false, all: true, forceKillAfterDelay: 5000 });
+  const env = { NRCERT_EVENT: json, NRCERT_EVENT_TYPE: event.type, NRCERT_MESSAGE: event.message };
+  const result = await runUserCommand(argv, { env, input: json, timeoutMs });
   const command = argv[0];
-  if (result.timedOut) {
-    logger.warn({ setting: 'NOTIFY_COMMAND', command, event: event.type }, `NOTIFY_COMMAND (${command}) did not finish within ${timeoutMs / 1000} s and was stopped; the ${event.type} notification may not have been delivered`);
-  } else if (result.failed) {
-    const why = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : `could not be run (${result.code ?? result.shortMessage})`;
-    const tail = String(result.all ?? '').trim().split('\n').slice(-3).join(' | ');
-    logger.warn({ setting: 'NOTIFY_COMMAND', command, event: event.type }, `NOTIFY_COMMAND (${command}) ${why}${tail ? `: ${tail}` : ''}; the ${event.type} notification was not delivered`);
+  const fields = { setting: 'NOTIFY_COMMAND', command, event: event.type };
+  if (result.ok) {
+    logger.info(fields, `NOTIFY_COMMAND (${command}) sent the ${event.type} notification`);
+  } else if (result.timedOut) {
+    logger.warn(fields, `NOTIFY_COMMAND (${command}) ${result.detail} and was stopped; the ${event.type} notification may not have been delivered`);
   } else {
-    logger.info({ setting: 'NOTIFY_COMMAND', command, event: event.type }, `NOTIFY_COMMAND (${command}) sent the ${event.type} notification`);
+    logger.warn(fields, `NOTIFY_COMMAND (${command}) ${result.detail}; the ${event.type} notification was not delivered`);
   }
 }
 

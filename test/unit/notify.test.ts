@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import ts from 'typescript';
 import { Secret } from '../../src/config/secret';
 import { buildNotifyEvent, notify, type NotifyEvent } from '../../src/service/notify';
 import { freePort } from '../helpers/ports';
@@ -145,8 +144,8 @@ describe('buildNotifyEvent', () => {
 
 /**
  * NOTIFY_COMMAND runs through execa, an ES module that jest's CommonJS sandbox cannot import
- * (dynamic import needs --experimental-vm-modules). So these tests run the current source of
- * notify.ts, transpiled, in a plain node child process, exactly as the service would.
+ * (dynamic import needs --experimental-vm-modules). So these tests run the built notify.js
+ * (`npm test` builds first) in a plain node child process, exactly as the service would.
  */
 describe('notify: NOTIFY_COMMAND', () => {
   let dir: string;
@@ -154,17 +153,10 @@ describe('notify: NOTIFY_COMMAND', () => {
 
   beforeAll(async () => {
     dir = await makeTempDir('notify-cmd');
-    const source = readFileSync(join(__dirname, '..', '..', 'src', 'service', 'notify.ts'), 'utf8');
-    const out = ts.transpileModule(source, {
-      fileName: 'notify.ts',
-      compilerOptions: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    });
-    writeFileSync(join(dir, 'notify.js'), out.outputText);
-    symlinkSync(join(__dirname, '..', '..', 'node_modules'), join(dir, 'node_modules'), 'dir');
     // The runner: calls notify() with a logger that prints JSON lines, then says "done".
     writeFileSync(
       join(dir, 'runner.js'),
-      `const { notify } = require('./notify.js');
+      `const { notify } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'service', 'notify.js'))});
 const log = (level) => (fields, msg) => console.log(JSON.stringify({ level, ...fields, msg }));
 const { event, command, timeoutMs } = JSON.parse(process.argv[2]);
 notify(event, { command, timeoutMs, logger: { info: log('info'), warn: log('warn'), debug: log('debug') } })
