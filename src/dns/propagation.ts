@@ -2,7 +2,7 @@ import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from '../log';
 import { PropagationError } from '../errors';
-import { sleep } from '../util/sleep';
+import { pollUntil } from '../util/poll';
 import { NO_PROGRESS, type Progress } from '../util/progress';
 
 /** How to check propagation: which servers, how long, and how to stop early. */
@@ -63,43 +63,38 @@ async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: str
 }
 
 /**
- * Waits until every nameserver answers every expected value at `fqdn`. Asks at once, then at
- * short growing intervals (250 ms up to 2 s), so a fast provider costs one round trip, not a
- * fixed sleep. Throws PropagationError naming the servers still missing a value at the timeout.
+ * Waits until every nameserver answers every expected value at `fqdn`, asking at once and then at
+ * short growing intervals (pollUntil). Throws PropagationError naming the servers still missing
+ * a value at the timeout.
  */
 export async function waitForTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions): Promise<void> {
   const progress = opts.progress ?? NO_PROGRESS;
+  const labels = (missing: Array<{ server: Nameserver; error?: string }>) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
+  const look = async () => {
+    const answers = await Promise.all(servers.map((s) => queryTxt(s, fqdn)));
+    const missing = servers
+      .map((server, i) => ({ server, error: answers[i].error, complete: values.every((v) => answers[i].values.includes(v)) }))
+      .filter((m) => !m.complete);
+    return missing.length ? missing : undefined;
+  };
+  let result;
   try {
-    await pollTxt(fqdn, values, servers, opts, progress);
+    result = await pollUntil(look, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      onWait: (missing, elapsedMs, attempt) => {
+        opts.logger.debug({ fqdn, attempt, waiting: labels(missing) }, 'TXT record not visible yet');
+        progress.update(`waiting for ${fqdn} at ${missing.length} of ${servers.length} nameserver(s)  ${Math.round(elapsedMs / 1000)} s / ${Math.round(opts.timeoutMs / 1000)} s`);
+      },
+    });
   } finally {
     progress.done();
   }
-}
-
-async function pollTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions, progress: Progress): Promise<void> {
-  const started = Date.now();
-  let interval = 250;
-  for (let attempt = 1; ; attempt++) {
-    const answers = await Promise.all(servers.map((s) => queryTxt(s, fqdn)));
-    const missing = servers
-      .map((s, i) => ({ server: s, answer: answers[i] }))
-      .filter(({ answer }) => !values.every((v) => answer.values.includes(v)));
-    if (missing.length === 0) {
-      progress.done();
-      opts.logger.info({ fqdn, attempt, ms: Date.now() - started }, 'TXT record visible at every nameserver');
-      return;
-    }
-    const elapsed = Date.now() - started;
-    if (elapsed >= opts.timeoutMs) {
-      const who = missing.map(({ server, answer }) => `${server.label}${answer.error ? ` (${answer.error})` : ''}`).join(', ');
-      throw new PropagationError(
-        `the TXT record ${fqdn} was not visible at ${who} after ${Math.round(elapsed / 1000)} s; ` +
-          'check the record in the Cloudflare dashboard, or raise DNS_PROPAGATION_TIMEOUT',
-      );
-    }
-    opts.logger.debug({ fqdn, attempt, waiting: missing.map((m) => m.server.label) }, 'TXT record not visible yet');
-    progress.update(`waiting for ${fqdn} at ${missing.length} of ${servers.length} nameserver(s)  ${Math.round(elapsed / 1000)} s / ${Math.round(opts.timeoutMs / 1000)} s`);
-    await sleep(Math.min(interval, Math.max(0, opts.timeoutMs - elapsed)), opts.signal);
-    interval = Math.min(2000, Math.round(interval * 1.5));
+  if (result.pending) {
+    throw new PropagationError(
+      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s; ` +
+        'check the record in the Cloudflare dashboard, or raise DNS_PROPAGATION_TIMEOUT',
+    );
   }
+  opts.logger.info({ fqdn, attempt: result.attempts, ms: result.elapsedMs }, 'TXT record visible at every nameserver');
 }

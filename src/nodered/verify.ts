@@ -2,7 +2,7 @@ import { connect } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Logger } from '../log';
 import { HookError } from '../errors';
-import { sleep } from '../util/sleep';
+import { pollUntil } from '../util/poll';
 
 /** Where to look and what for: Node-RED's URL, the SNI name, the fingerprint that must be served. */
 export interface ServeCheck {
@@ -46,27 +46,22 @@ export async function servedFingerprint(url: string, servername: string, timeout
  * httpsRefreshInterval can take up to that interval). Throws HookError saying what was served.
  */
 export async function waitUntilServed(check: ServeCheck): Promise<void> {
-  const started = Date.now();
-  let interval = 250;
-  let last = 'nothing yet';
-  for (;;) {
+  const look = async (): Promise<string | undefined> => {
     try {
-      const served = await servedFingerprint(check.url, check.servername);
-      if (served === check.fingerprint256) {
-        check.logger.info({ url: check.url, ms: Date.now() - started }, 'Node-RED serves the installed certificate');
-        return;
-      }
-      last = `a different certificate (SHA-256 ${served.slice(0, 23)}…)`;
+      const served = await servedFingerprint(check.url, check.servername, Math.min(5000, check.timeoutMs));
+      return served === check.fingerprint256 ? undefined : `a different certificate (SHA-256 ${served.slice(0, 23)}…)`;
     } catch (err) {
-      last = `no TLS answer (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      return `no TLS answer (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
     }
-    const elapsed = Date.now() - started;
-    if (elapsed >= check.timeoutMs) {
-      throw new HookError(`Node-RED at ${check.url} did not serve the new certificate within ${Math.round(check.timeoutMs / 1000)} s ` +
-        `(NODE_RED_VERIFY_TIMEOUT); it served ${last}`);
-    }
-    check.logger.debug({ url: check.url, served: last }, 'waiting for Node-RED to serve the new certificate');
-    await sleep(Math.min(interval, check.timeoutMs - elapsed), check.signal);
-    interval = Math.min(2000, Math.round(interval * 1.5));
+  };
+  const result = await pollUntil(look, {
+    timeoutMs: check.timeoutMs,
+    signal: check.signal,
+    onWait: (served) => check.logger.debug({ url: check.url, served }, 'waiting for Node-RED to serve the new certificate'),
+  });
+  if (result.pending) {
+    throw new HookError(`Node-RED at ${check.url} did not serve the new certificate within ${Math.round(check.timeoutMs / 1000)} s ` +
+      `(NODE_RED_VERIFY_TIMEOUT); it served ${result.pending}`);
   }
+  check.logger.info({ url: check.url, ms: result.elapsedMs }, 'Node-RED serves the installed certificate');
 }
