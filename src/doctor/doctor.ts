@@ -17,7 +17,7 @@ import { checkLastRun, checkService, type ServiceCheckDeps } from './checks/serv
 import { checkSettingsFiles } from './checks/settings';
 import { readInstalled, type InstalledSet } from './installed';
 import { auditSecurity, installedDashboard } from './security-audit';
-import { probeSettings, type SettingsProbe } from './settings-probe';
+import { probeSettings, type SettingsProbe } from '../nodered/settings-probe';
 import { fail, type CheckResult } from './types';
 
 /** Everything doctor needs, built by the CLI (tests pass their own). */

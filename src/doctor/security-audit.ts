@@ -3,11 +3,11 @@
  * guide (https://nodered.org/docs/user-guide/runtime/securing-node-red) and the community's
  * hardening advice: a password on the editor (bcrypt, not the sample), on the dashboard and
  * static files when they are served, requireHttps, where Node-RED listens, and credentialSecret.
- * Pure: it judges what settings-probe.ts found, so it runs on any variant of settings.js.
+ * Pure: it judges what nodered/settings-probe.ts found, so it runs on any variant of settings.js.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BasicAuthSummary, SettingsProbe } from './settings-probe';
+import type { BasicAuthSummary, SettingsProbe } from '../nodered/settings-probe';
 import { fail, ok, skip, warn, type CheckResult } from './types';
 
 /** Dashboard packages that serve pages under httpNodeRoot. */

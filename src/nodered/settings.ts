@@ -13,6 +13,7 @@ import { InstallError, NrcertError, UsageError } from '../errors';
 import { fsyncDir, writeFileSynced, type Ownership } from '../store/atomic';
 import { ScanError } from './js-scan';
 import { BLOCK_BEGIN, BLOCK_END, editSettings } from './settings-edit';
+import { probeSettings, type SettingsProbe } from './settings-probe';
 
 /** Minutes between two reads of the certificate files by Node-RED, unless told otherwise. */
 export const DEFAULT_REFRESH_MINUTES = 1;
@@ -96,7 +97,7 @@ export interface ApplyResult {
   /** Active https / httpsRefreshInterval / requireHttps properties removed outside the block. */
   removed: string[];
   backupPath: string | null;
-  /** Whether CERT_DIR/privkey.pem exists (so https() was called in the check). */
+  /** Whether CERT_DIR/privkey.pem exists (so the check judged what https() returns). */
   certificatePresent: boolean;
 }
 
@@ -183,62 +184,35 @@ async function writeBackup(path: string, raw: Buffer, mode: number, ownership: O
   }
 }
 
-/** Loads the settings file in a child node and reports what Node-RED would see, as one JSON line. */
-const CHECK_SCRIPT = `
-const report = (r) => { process.stdout.write("\\nnrcert-check " + JSON.stringify(r) + "\\n"); process.exit(0); };
-let s;
-try { s = require(process.argv[1]); } catch (e) { report({ error: "loading it failed: " + e.message }); }
-const r = { https: typeof s.https, refresh: s.httpsRefreshInterval, requireHttps: s.requireHttps };
-if (process.argv[2] !== "call" || typeof s.https !== "function") report(r);
-Promise.resolve().then(() => s.https()).then((o) => {
-  r.key = Buffer.isBuffer(o && o.key);
-  r.cert = Buffer.isBuffer(o && o.cert);
-  if (r.key && r.cert) require("tls").createSecureContext({ key: o.key, cert: o.cert });
-  report(r);
-}).catch((e) => report({ ...r, error: "settings.https() failed: " + e.message }));
-`;
-
-interface CheckReport {
-  error?: string;
-  https?: string;
-  refresh?: unknown;
-  requireHttps?: unknown;
-  key?: boolean;
-  cert?: boolean;
-}
-
-/** Runs `node --check`, then loads the file as Node-RED would; any problem is a refusal. */
+/**
+ * Runs `node --check` (which only parses) for its syntax message, then loads the file with
+ * probeSettings as Node-RED would: as the file's owner when run as root, without nrcert's
+ * secrets in its environment. Any problem is a refusal.
+ */
 async function checkSettings(path: string, file: string, callHttps: boolean, opts: ApplyOptions): Promise<void> {
-  const run = (args: string[]) =>
-    promisify(execFile)(opts.node ?? process.execPath, args, { cwd: dirname(file), timeout: opts.timeoutMs ?? 20_000, encoding: 'utf8' });
+  const timeout = opts.timeoutMs ?? 20_000;
   try {
-    await run(['--check', file]);
+    await promisify(execFile)(opts.node ?? process.execPath, ['--check', file], { cwd: dirname(file), timeout, encoding: 'utf8' });
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? '');
     const line = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? (err as Error).message;
     throw refusal(path, `the edited file fails node --check (${line})`); // no cause: its stderr quotes source lines
   }
-  let report: CheckReport;
-  try {
-    const { stdout } = await run(['-e', CHECK_SCRIPT, file, callHttps ? 'call' : 'load']);
-    const line = stdout.split('\n').find((l) => l.startsWith('nrcert-check '));
-    report = JSON.parse(line?.slice('nrcert-check '.length) ?? '{"error":"the check printed nothing"}') as CheckReport;
-  } catch (err) {
-    throw refusal(path, `loading the edited file in node failed (${(err as Error).message.split('\n')[0]})`);
-  }
-  const problems = checkProblems(report, callHttps);
+  const probe = await probeSettings(file, { node: opts.node, timeoutMs: timeout });
+  if (!probe.found || probe.error) throw refusal(path, `loading the edited file in node failed (${probe.error ?? 'it is gone'})`);
+  const problems = checkProblems(probe, callHttps);
   if (problems.length > 0) throw refusal(path, `the edited file does not work: ${problems.join('; ')}`);
 }
 
-/** What is wrong with the settings a check reported, if anything. */
-function checkProblems(r: CheckReport, callHttps: boolean): string[] {
-  if (r.error) return [r.error];
+/** What is wrong with the settings the probe found, if anything; https() counts only when CERT_DIR has a key. */
+function checkProblems(p: SettingsProbe, callHttps: boolean): string[] {
   const problems: string[] = [];
-  if (r.https !== 'function') problems.push(`settings.https is ${r.https}, not a function (is it set again further down?)`);
-  if (typeof r.refresh !== 'number' || !(r.refresh > 0)) problems.push('settings.httpsRefreshInterval is not a positive number');
-  if (r.requireHttps !== true) problems.push('settings.requireHttps is not true');
-  if (callHttps && r.https === 'function' && !(r.key && r.cert)) {
-    problems.push('settings.https() does not return the key and certificate as Buffers');
+  if (p.https !== 'function') problems.push(`settings.https is ${p.https}, not a function (is it set again further down?)`);
+  if (!((p.httpsRefreshInterval ?? 0) > 0)) problems.push('settings.httpsRefreshInterval is not a positive number');
+  if (!p.requireHttps) problems.push('settings.requireHttps is not true');
+  if (callHttps && p.https === 'function') {
+    if (p.httpsError) problems.push(p.httpsError);
+    else if (p.tlsError) problems.push(`settings.https() failed: TLS refuses the key and certificate it returns (${p.tlsError})`);
   }
   return problems;
 }

@@ -1,5 +1,14 @@
-/** Secrets nrcert reads from its environment: a command it runs (hook, notification) never inherits them. */
-export const SECRET_ENV = ['CLOUDFLARE_API_TOKEN', 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL'] as const;
+/** Secrets nrcert may find in its environment: no child it starts (hook, notification, settings.js probe) inherits them. */
+export const SECRET_ENV = [
+  'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL',
+] as const;
+
+/** `env` with every secret set to undefined (which removes an inherited variable from a child). */
+export function withoutSecrets<T extends Record<string, string | undefined>>(env: T): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_ENV) out[name] = undefined;
+  return out;
+}
 
 /** How a user's command ended: fine, timed out, or failed (with its exit code or why it could not start, and its last output). */
 export type CommandResult = { ok: true } | { ok: false; timedOut: boolean; detail: string };
@@ -11,10 +20,8 @@ export type CommandResult = { ok: true } | { ok: false; timedOut: boolean; detai
  */
 export async function runUserCommand(argv: string[], opts: { env: Record<string, string>; input?: string; timeoutMs: number }): Promise<CommandResult> {
   const { execa } = await import('execa');
-  const env: Record<string, string | undefined> = { ...opts.env };
-  for (const name of SECRET_ENV) env[name] = undefined; // undefined removes an inherited variable
   const result = await execa(argv[0], argv.slice(1), {
-    env,
+    env: withoutSecrets(opts.env),
     timeout: opts.timeoutMs,
     reject: false,
     all: true,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config';
 import { checkSettingsFiles } from '../../src/doctor/checks/settings';
 import { readInstalled } from '../../src/doctor/installed';
-import { probeSettings } from '../../src/doctor/settings-probe';
+import { probeSettings } from '../../src/nodered/settings-probe';
 import { settingsBlock } from '../../src/nodered/settings';
 import { FileCertStore } from '../../src/store/cert-dir';
 import { TestPki, makeTempDir, removeTempDir } from './store/pki';

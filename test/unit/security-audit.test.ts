@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditSecurity, installedDashboard } from '../../src/doctor/security-audit';
-import { probeSettings, SAMPLE_PASSWORD_HASH, type SettingsProbe } from '../../src/doctor/settings-probe';
+import { probeSettings, SAMPLE_PASSWORD_HASH, type SettingsProbe } from '../../src/nodered/settings-probe';
 import type { CheckResult } from '../../src/doctor/types';
 import { makeTempDir, removeTempDir } from './store/pki';
 

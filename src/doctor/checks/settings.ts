@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { Config } from '../../config/config';
 import type { InstalledSet } from '../installed';
-import type { SettingsProbe } from '../settings-probe';
+import type { SettingsProbe } from '../../nodered/settings-probe';
 import { fail, ok, skip, warn, type CheckResult } from '../types';
 
 const ID = 'settings';

@@ -1,10 +1,12 @@
 /**
  * What Node-RED would see in settings.js, found by loading it in a child `node` (as Node-RED
- * does, and as `nrcert settings --apply` checks it), calling `https` when it is a function, and
- * noting which PEM files it read. The child reports a summary only: fingerprints and a hash of
- * the public key, never key material; password hashes and credentialSecret only as what kind
- * of value they are (bcrypt, the sample hash, …).
+ * does), calling `https` when it is a function, building a TLS context from what it gives, and
+ * noting which PEM files it read. `nrcert doctor` judges settings.js from it, and
+ * `nrcert settings --apply` checks the edited file with it. The child reports a summary only:
+ * fingerprints and a hash of the public key, never key material; password hashes and
+ * credentialSecret only as what kind of value they are (bcrypt, the sample hash, …).
  */
+import { withoutSecrets } from '../util/command';
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -54,6 +56,11 @@ export interface SettingsProbe {
   certFingerprint256?: string;
   /** SHA-256 of the public key of the key https gives Node-RED. */
   keySpki?: string;
+  /**
+   * Why Node's TLS refuses the key and certificate https gives, as Node-RED would fail to start
+   * (OpenSSL's reason, e.g. "key values mismatch"); unset when it accepts them.
+   */
+  tlsError?: string;
   /** Real paths of the PEM files read while loading settings.js and calling https(). */
   pemFiles: string[];
   httpsRefreshInterval?: number | null;
@@ -73,7 +80,7 @@ export interface SettingsProbe {
 
 /** Runs in the child: argv[1] = settings path, argv[2] = the sample hash, argv[3] = the sample secret. */
 const PROBE_SCRIPT = `
-const fs = require("fs"), crypto = require("crypto");
+const fs = require("fs"), crypto = require("crypto"), tls = require("tls");
 const [file, SAMPLE, SAMPLE_SECRET] = process.argv.slice(1);
 const report = (r) => { process.stdout.write("\\nnrcert-probe " + JSON.stringify(r) + "\\n"); process.exit(0); };
 const pemFiles = new Set();
@@ -118,12 +125,11 @@ Promise.resolve().then(() => typeof s.https === "function" ? s.https() : s.https
   try { r.certFingerprint256 = new crypto.X509Certificate(o.cert).fingerprint256; } catch (e) { r.httpsError = "the cert settings.https gives is not a PEM certificate"; }
   try { r.keySpki = crypto.createHash("sha256").update(crypto.createPublicKey(crypto.createPrivateKey({ key: o.key, passphrase: o.passphrase }))
     .export({ type: "spki", format: "der" })).digest("hex"); } catch (e) { r.httpsError = r.httpsError || "the key settings.https gives is not a readable private key"; }
+  if (!r.httpsError) try { tls.createSecureContext({ key: o.key, cert: o.cert, passphrase: o.passphrase }); }
+  catch (e) { r.tlsError = String(e && e.message || e).split("\\n")[0]; }
   done();
 }).catch((e) => { r.httpsError = "settings.https() failed: " + String(e && e.message || e).split("\\n")[0]; done(); });
 `;
-
-/** Settings of nrcert itself that settings.js has no business seeing in the child. */
-const PRIVATE_ENV = ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'NOTIFY_URL', 'ACME_EAB_HMAC_KEY'];
 
 /**
  * Loads settings.js in a child node and reports what Node-RED would see. Run as root, the child
@@ -136,8 +142,8 @@ export async function probeSettings(settingsPath: string, opts: { node?: string;
   if (!st?.isFile()) return { path, found: false, pemFiles: [] };
   // Run as root, load it as its owner, as Node-RED does: never run a file another user may edit as root.
   const owner = process.getuid?.() === 0 && st.uid !== 0 ? { uid: st.uid, gid: st.gid } : {};
-  const env = { ...(opts.env ?? process.env) };
-  for (const name of PRIVATE_ENV) delete env[name];
+  // settings.js has no business seeing nrcert's secrets.
+  const env = Object.fromEntries(Object.entries(withoutSecrets(opts.env ?? process.env)).filter(([, v]) => v !== undefined));
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(opts.node ?? process.execPath, ['-e', PROBE_SCRIPT, path, SAMPLE_PASSWORD_HASH, SAMPLE_CREDENTIAL_SECRET], {
