@@ -26,6 +26,8 @@ export class NrcertError extends Error {
   readonly exitCode: ExitCode = ExitCode.unexpected;
   /** True when trying again later may succeed (network, 5xx, 429): used by retries and back-off. */
   readonly transient: boolean = false;
+  /** False for outcomes that say nothing about the renewal itself (busy lock, Ctrl-C, bad settings): no back-off. */
+  readonly countsAsFailure: boolean = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -40,6 +42,7 @@ export class UsageError extends NrcertError {
 /** One or more settings are invalid; `problems` lists every one, each naming its variable. */
 export class ConfigError extends NrcertError {
   override readonly exitCode = ExitCode.config;
+  override readonly countsAsFailure = false;
   constructor(readonly problems: string[]) {
     super(
       problems.length === 1
@@ -52,6 +55,7 @@ export class ConfigError extends NrcertError {
 /** Another nrcert run holds the lock. */
 export class LockedError extends NrcertError {
   override readonly exitCode = ExitCode.locked;
+  override readonly countsAsFailure = false;
 }
 
 /** The DNS provider's API refused or failed (token, permissions, zone, rate limit, outage). */
@@ -76,10 +80,16 @@ export class AcmeError extends NrcertError {
   override readonly transient: boolean;
   /** When the server said to come back (Retry-After), if it did. */
   readonly retryAfter?: Date;
-  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAfter?: Date }) {
+  /** The problem document's type without its `urn:ietf:params:acme:error:` prefix (RFC 8555 §6.7). */
+  readonly problemType?: string;
+  /** The HTTP status of the refusal. */
+  readonly status?: number;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAfter?: Date; problemType?: string; status?: number }) {
     super(message, options);
     this.transient = options?.transient ?? false;
     this.retryAfter = options?.retryAfter;
+    this.problemType = options?.problemType;
+    this.status = options?.status;
   }
 }
 
@@ -96,11 +106,14 @@ export class HookError extends NrcertError {
 /** Node-RED did not take the new certificate, so the previous one was put back in place. */
 export class RolledBackError extends NrcertError {
   override readonly exitCode = ExitCode.rolledBack;
+  /** Node-RED not taking a certificate is usually passing (a restart, a slow reload). */
+  override readonly transient = true;
 }
 
 /** The run was interrupted (Ctrl-C, SIGTERM) and stopped after cleaning up. */
 export class AbortedError extends NrcertError {
   override readonly exitCode = ExitCode.interrupted;
+  override readonly countsAsFailure = false;
   constructor() {
     super('interrupted: cleaned up and stopped; nothing was installed');
   }

@@ -59,9 +59,7 @@ function problemError(config: InternalAxiosRequestConfig, response: AxiosRespons
   const detail = [problem.detail, sub].filter(Boolean).join(' — ') || `HTTP ${status}`;
   const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
   const transient = status === 429 || status >= 500 || type === 'serverInternal' || type === 'rateLimited';
-  const error = new AcmeError(`the ACME server refused ${shortUrl(config)} (${type}): ${detail}`, { transient, retryAfter });
-  Object.assign(error, { problemType: type, status });
-  return error;
+  return new AcmeError(`the ACME server refused ${shortUrl(config)} (${type}): ${detail}`, { transient, retryAfter, problemType: type, status });
 }
 
 function networkError(config: InternalAxiosRequestConfig, err: NodeJS.ErrnoException): AcmeError {

@@ -85,7 +85,7 @@ async function placeOrder(req: OrderRequest): Promise<Order> {
 
 function refusesReplaces(err: unknown): boolean {
   if (!(err instanceof AcmeError)) return false;
-  const { problemType, status } = err as AcmeError & { problemType?: string; status?: number };
+  const { problemType, status } = err as AcmeError;
   return problemType === 'alreadyReplaced' || problemType === 'conflict' || status === 409 || (status === 400 && problemType === 'malformed');
 }
 

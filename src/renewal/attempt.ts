@@ -1,12 +1,11 @@
-import { hostname } from 'node:os';
-import { AbortedError, ConfigError, LockedError, NrcertError, RolledBackError, exitCodeOf } from '../errors';
+import { AcmeError, NrcertError, RolledBackError, exitCodeOf } from '../errors';
 import { readInstalledCertificate } from '../store/pem';
 import type { CertificateInfo } from '../store/types';
 import { dueAt, type AriAdvice } from './policy';
 import { savedAriAdvice } from './ari-state';
 import { nextAttemptAt, readRenewalState, writeRenewalState, type RenewalState } from './backoff';
 import { renew, type RenewDeps, type RenewOptions, type RenewOutcome } from './renew';
-import type { NotifyEvent } from '../service/notify';
+import { buildNotifyEvent, type NotifyEvent, type NotifyEventFields } from '../service/notify';
 import type { ServiceStatus } from '../service/status-file';
 
 const DAY_MS = 86_400_000;
@@ -37,7 +36,7 @@ export async function attemptRenewal(deps: RenewDeps & { reporter: Reporter }, o
     await recordOutcome(deps, state, outcome);
     return outcome;
   } catch (err) {
-    if (!(err instanceof LockedError || err instanceof AbortedError || err instanceof ConfigError)) await recordFailure(deps, state, err);
+    if (!(err instanceof NrcertError) || err.countsAsFailure) await recordFailure(deps, state, err);
     throw err;
   } finally {
     if (!options.dryRun) await report(deps, state);
@@ -68,8 +67,8 @@ async function recordFailure(deps: RenewDeps & { reporter: Reporter }, state: Re
   const rolledBack = err instanceof RolledBackError;
   state.consecutiveFailures += 1;
   state.failuresTotal += 1;
-  const retryAfter = (err as { retryAfter?: Date }).retryAfter;
-  const next = nextAttemptAt(state.consecutiveFailures, !transient && !rolledBack, now, retryAfter);
+  const retryAfter = err instanceof AcmeError ? err.retryAfter : undefined;
+  const next = nextAttemptAt(state.consecutiveFailures, !transient, now, retryAfter);
   state.nextAttemptAt = next.toISOString();
   state.lastFailure = { at: now.toISOString(), message, transient, exitCode: exitCodeOf(err) };
   state.lastRun = { at: now.toISOString(), outcome: rolledBack ? 'rolled_back' : 'failed', message, exitCode: exitCodeOf(err) };
@@ -107,15 +106,8 @@ async function report(deps: RenewDeps & { reporter: Reporter }, state: RenewalSt
   }
 }
 
-function event(type: NotifyEvent['type'], deps: RenewDeps, cert: CertificateInfo | null | undefined, fields: Partial<NotifyEvent> & { message: string }): NotifyEvent {
-  return {
-    type,
-    names: cert?.names ?? deps.config.domains,
-    at: deps.now().toISOString(),
-    host: hostname(),
-    notAfter: cert?.notAfter.toISOString(),
-    ...fields,
-  };
+function event(type: NotifyEvent['type'], deps: RenewDeps, cert: CertificateInfo | null | undefined, fields: Omit<NotifyEventFields, 'names'>): NotifyEvent {
+  return buildNotifyEvent(type, { names: cert?.names ?? deps.config.domains, notAfter: cert?.notAfter.toISOString(), ...fields }, deps.now());
 }
 
 function serviceStatus(now: Date, installed: CertificateInfo | null, state: RenewalState, ari?: AriAdvice): ServiceStatus {

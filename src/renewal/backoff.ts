@@ -22,8 +22,6 @@ export interface RenewalState {
   nextAttemptAt?: string;
   /** The last run, whatever its outcome (for status.json). */
   lastRun?: { at: string; outcome: 'renewed' | 'skipped' | 'failed' | 'rolled_back'; message: string; exitCode: number };
-  /** ARI: the renewal time chosen inside the CA's window, per certificate id (RFC 9773 §4.2). */
-  ari?: { certId: string; chosenAt: string; windowStart: string; windowEnd: string; checkAfter: string };
   /** When the last "expiring soon" notification went out (at most one a day). */
   lastExpiringNoticeAt?: string;
 }

@@ -121,7 +121,7 @@ async function issue(deps: RenewDeps, directoryUrl: string, replaces?: string): 
   try {
     return await order();
   } catch (err) {
-    if (!(err instanceof AcmeError) || (err as { problemType?: string }).problemType !== 'accountDoesNotExist') throw err;
+    if (!(err instanceof AcmeError) || err.problemType !== 'accountDoesNotExist') throw err;
     logger.warn('the ACME server no longer knows our account; registering again');
     await forgetAccount(config.stateDir, directoryUrl);
     return order();
