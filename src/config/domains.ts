@@ -54,3 +54,8 @@ function domainProblem(entry: string): string | null {
 export function challengeRecordName(name: string): string {
   return `_acme-challenge.${name.replace(/^\*\./, '')}`;
 }
+
+/** The distinct names under the certificate's names: `*.example.com` and `example.com` give one. */
+export function baseDomains(names: string[]): string[] {
+  return [...new Set(names.map((n) => n.replace(/^\*\./, '').toLowerCase()))];
+}

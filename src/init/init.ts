@@ -5,6 +5,7 @@
  * installs the systemd service or prints the commands to. Ctrl-C before .env is written leaves
  * nothing behind; the token check removes its record before stopping.
  */
+import { baseDomains } from '../config/domains';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
@@ -121,7 +122,7 @@ function newValues(a: Answers, current: Record<string, string>, deps: InitDeps):
 
 /** Checks the token for every base domain; prints each item; false when one failed. */
 async function tokenWorks(a: Answers, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
-  const bases = [...new Set(a.domains.map((n) => n.replace(/^\*\./, '')))];
+  const bases = baseDomains(a.domains);
   let ok = true;
   for (const domain of bases) {
     deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at _acme-challenge.${domain}, do CAA records allow Let's Encrypt…`);

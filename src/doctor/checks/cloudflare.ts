@@ -1,3 +1,4 @@
+import { baseDomains } from '../../config/domains';
 import type { Config } from '../../config/config';
 import type { Logger } from '../../log';
 import type {
@@ -27,7 +28,7 @@ export async function checkCloudflare(config: Config | undefined, logger: Logger
   if (!config) return skipAll('needs a valid configuration (see above)');
   const apiToken = config.cloudflare.apiToken;
   if (!apiToken) return skipAll('CLOUDFLARE_API_TOKEN is not set');
-  const domain = config.domains[0].replace(/^\*\./, '');
+  const bases = baseDomains(config.domains);
   let run: TokenCheck;
   try {
     run = tokenCheck ?? loadTokenCheck();
@@ -35,7 +36,12 @@ export async function checkCloudflare(config: Config | undefined, logger: Logger
     return [fail('cloudflare', `the token check could not be loaded (${describeError(err).split('\n')[0]})`, 'rebuild nrcert: npm ci (or npm run build)')];
   }
   try {
-    const { items } = await run({ apiToken, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, domain, logger });
+    // Every name the renewal needs a record for, as init checks them (one line per finding and name).
+    const items = [];
+    for (const domain of bases) {
+      const found = (await run({ apiToken, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, domain, logger })).items;
+      items.push(...found.map((item) => (bases.length > 1 ? { ...item, message: `${domain}: ${item.message}` } : item)));
+    }
     const results: CheckResult[] = items.map((item) => ({
       id: `cloudflare.${item.id}`,
       status: item.warning ? 'warn' : item.ok ? 'ok' : 'fail',

@@ -1,3 +1,4 @@
+import { baseDomains } from '../../config/domains';
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Config } from '../../config/config';
@@ -22,7 +23,7 @@ const ID = 'dns';
  */
 export async function checkDns(config: Config | undefined, deps: DnsCheckDeps = {}): Promise<CheckResult> {
   if (!config) return skip(ID, 'needs a valid configuration (see above)');
-  const bases = [...new Set(config.domains.map((d) => d.replace(/^\*\./, '').toLowerCase()))];
+  const bases = baseDomains(config.domains);
   const lookup = deps.nameservers ?? nameserversFor;
   const timeoutMs = deps.timeoutMs ?? 3000;
   const resolvers = config.dns.resolvers;
