@@ -14,7 +14,7 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'status');
   const installed = await readInstalledCertificate(config.certDir);
   const now = new Date();
-  const ari = installed ? await savedAriAdvice(config, installed.files['cert.pem']) : undefined;
+  const ari = installed ? await savedAriAdvice(config, installed.pem) : undefined;
   const certificates = installed
     ? [
         {

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import type { Config } from '../config/config';
 import { certificateId, chooseRenewalTime, fetchRenewalInfo } from '../acme/ari';
-import { readInstalledCertificate } from '../store/pem';
 import { readState, writeState } from '../store/state';
 import type { AriAdvice } from './policy';
 
@@ -76,10 +74,7 @@ export interface AriView {
  * Retry-After allows, keeping the randomly chosen renewal time in STATE_DIR/ari.json so every run
  * sees the same one. ARI is advice: any failure leaves the one-third rule in charge.
  */
-export async function currentAri(config: Config, deps: { logger: Logger; now: () => Date }): Promise<AriView> {
-  const installed = await readInstalledCertificate(config.certDir).catch(() => null);
-  if (!installed) return {};
-  const certPem = await readFile(installed.files['cert.pem'], 'utf8');
+export async function currentAri(config: Config, certPem: string, deps: { logger: Logger; now: () => Date }): Promise<AriView> {
   let id: string;
   try {
     id = certificateId(certPem);
@@ -96,11 +91,11 @@ export async function currentAri(config: Config, deps: { logger: Logger; now: ()
 }
 
 /** The ARI advice kept from the last run for the installed certificate, without asking the CA. */
-export async function savedAriAdvice(config: Config, certPemPath: string): Promise<AriAdvice | undefined> {
+export async function savedAriAdvice(config: Config, certPem: string): Promise<AriAdvice | undefined> {
   const state = await readState<AriState | null>(join(config.stateDir, 'ari.json'), null).catch(() => null);
   if (!state) return undefined;
   try {
-    return ariAdvice(state, certificateId(await readFile(certPemPath, 'utf8')));
+    return ariAdvice(state, certificateId(certPem));
   } catch {
     return undefined;
   }

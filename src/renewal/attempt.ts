@@ -89,7 +89,7 @@ async function report(deps: RenewDeps & { reporter: Reporter }, state: RenewalSt
   const now = deps.now();
   const current = await readInstalledCertificate(deps.config.certDir).catch(() => null);
   const installed = current?.info ?? null;
-  const ari = current ? await savedAriAdvice(deps.config, current.files['cert.pem']) : undefined;
+  const ari = current ? await savedAriAdvice(deps.config, current.pem) : undefined;
   const lastNotice = state.lastExpiringNoticeAt ? Date.parse(state.lastExpiringNoticeAt) : 0;
   if (installed && installed.notAfter.getTime() - now.getTime() < 7 * DAY_MS && now.getTime() - lastNotice >= DAY_MS) {
     const days = Math.max(0, Math.floor((installed.notAfter.getTime() - now.getTime()) / DAY_MS));

@@ -64,7 +64,7 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(join(config.stateDir, 'lock'));
   try {
-    const second = await decide(deps, options, 'debug');
+    const second = await decide(deps, options, 'debug', first);
     if (second.outcome) return second.outcome;
     const directoryUrl = options.dryRun ? dryRunDirectory(config.acme.directoryUrl) : config.acme.directoryUrl;
     const set = await issue(deps, directoryUrl, options.dryRun ? undefined : second.ari.replaces);
@@ -83,21 +83,26 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
 interface Decided {
   decision: RenewalDecision;
   ari: AriView;
+  /** SHA-256 of the certificate decided about, so a second look can reuse the ARI answer. */
+  fingerprint?: string;
   outcome?: RenewOutcome;
 }
 
-async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info'): Promise<Decided> {
+/** Decides (see policy.ts); `earlier` is the decision before the lock, whose ARI answer still holds for the same certificate. */
+async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info', earlier?: Decided): Promise<Decided> {
   if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' }, ari: {} };
-  const installed = (await readInstalledCertificate(deps.config.certDir))?.info ?? null;
-  const ari = installed ? await currentAri(deps.config, deps) : {};
+  const current = await readInstalledCertificate(deps.config.certDir);
+  const installed = current?.info ?? null;
+  const fingerprint = installed?.fingerprint256;
+  const ari = !current ? {} : earlier && earlier.fingerprint === fingerprint ? earlier.ari : await currentAri(deps.config, current.pem, deps);
   const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force, ari: ari.advice });
   deps.logger[level]({ due: decision.due, dueAt: decision.dueAt?.toISOString(), nextCheck: decision.nextCheck?.toISOString() }, `renewal decision: ${decision.reason}`);
-  if (!decision.due && installed) return { decision, ari, outcome: { action: 'skipped', decision, installed } };
+  if (!decision.due && installed) return { decision, ari, fingerprint, outcome: { action: 'skipped', decision, installed } };
   if (options.notBefore && !options.force && options.notBefore > deps.now()) {
     deps.logger[level]({ until: options.notBefore.toISOString() }, 'renewal due, but backing off after failed attempts');
-    return { decision, ari, outcome: { action: 'held', decision, until: options.notBefore } };
+    return { decision, ari, fingerprint, outcome: { action: 'held', decision, until: options.notBefore } };
   }
-  return { decision, ari };
+  return { decision, ari, fingerprint };
 }
 
 /** `--dry-run` orders from Let's Encrypt staging when the real target is production (as certbot does). */

@@ -71,10 +71,17 @@ export function certFilePaths(dir: string): Record<CertFileName, string> {
   return paths;
 }
 
+/** What is installed: the certificate's facts, its PEM text (read once, for ARI), the file paths. */
+export interface InstalledCertificate {
+  info: CertificateInfo;
+  pem: string;
+  files: Record<CertFileName, string>;
+}
+
 /** The certificate installed in CERT_DIR (cert.pem, links followed), or null when there is none. */
 export async function readInstalledCertificate(
   certDir: string,
-): Promise<{ info: CertificateInfo; files: Record<CertFileName, string> } | null> {
+): Promise<InstalledCertificate | null> {
   const files = certFilePaths(certDir);
   let pem: string;
   try {
@@ -84,5 +91,5 @@ export async function readInstalledCertificate(
     throw new InstallError(`cannot read ${files['cert.pem']}; check its permissions`, { cause: err });
   }
   const x509 = parseCertificate(pem, files['cert.pem']);
-  return { info: certificateInfo(x509), files };
+  return { info: certificateInfo(x509), files, pem };
 }
