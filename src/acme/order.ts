@@ -5,6 +5,7 @@ import type { KeyType } from '../config/config';
 import type { DnsProvider, PresentedRecord } from '../dns/provider';
 import type { CertificateSet } from '../store/types';
 import { AcmeError } from '../errors';
+import { splitPemCertificates } from '../store/pem';
 import { nameserversFor, waitForTxt } from '../dns/propagation';
 import { withRetry } from '../util/retry';
 import { abortable, withTimeout } from '../util/sleep';
@@ -155,10 +156,10 @@ async function makeCsr(names: string[], keyType: KeyType): Promise<{ privkey: Bu
 }
 
 function toCertificateSet(privkey: Buffer, pem: string): CertificateSet {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = splitPemCertificates(pem);
   if (blocks.length === 0) throw new AcmeError('the ACME server returned no certificate');
-  const [cert, ...chain] = blocks.map((b) => `${b}\n`);
-  return { privkey: privkey.toString(), cert, chain: chain.join(''), fullchain: blocks.map((b) => `${b}\n`).join('') };
+  const [cert, ...chain] = blocks;
+  return { privkey: privkey.toString(), cert, chain: chain.join(''), fullchain: blocks.join('') };
 }
 
 /** Shows `text` with the seconds elapsed while `work` runs. */

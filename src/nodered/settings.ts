@@ -3,6 +3,7 @@
  * (and re-read it without a restart), where settings.js is, and `--apply`: edit it in place with
  * a backup, check the result in a child node process, and swap it in atomically.
  */
+import { formatTimestamp } from '../store/lineage';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -172,7 +173,7 @@ async function replaceChecked(path: string, raw: Buffer, text: string, opts: App
 
 /** Saves the original as `<path>.nrcert-backup-<UTC time>` (with -2, -3… if that name is taken). */
 async function writeBackup(path: string, raw: Buffer, mode: number, ownership: Ownership, now: Date): Promise<string> {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = formatTimestamp(now);
   for (let n = 1; ; n++) {
     const backup = `${path}.nrcert-backup-${stamp}${n > 1 ? `-${n}` : ''}`;
     try {
