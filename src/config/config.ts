@@ -6,6 +6,11 @@ import { readEnvFile } from './env-file';
 import { splitArgv } from './argv';
 import { Secret } from './secret';
 
+/** A path from a setting or an answer, absolute: a leading `~` is `home`, a relative one is against `cwd`. */
+export function expandPath(path: string, home: string, cwd: string): string {
+  return resolve(cwd, path.replace(/^~(?=$|\/)/, home));
+}
+
 /** Let's Encrypt's directories, by the names ACME_DIRECTORY accepts. */
 export const ACME_DIRECTORIES = {
   production: 'https://acme-v02.api.letsencrypt.org/directory',
@@ -89,7 +94,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   const problems: string[] = [];
   const warnings: string[] = [];
   const { env, envFile } = mergeEnvFile(sources, problems, warnings);
-  const expand = (p: string) => resolve(sources.cwd, p.replace(/^~(?=$|\/)/, sources.home));
+  const expand = (p: string) => expandPath(p, sources.home, sources.cwd);
   const { names, problems: domainProblems } = parseDomains(env.DOMAINS ?? '');
   if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
   const config: Config = {

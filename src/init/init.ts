@@ -5,6 +5,7 @@
  * installs the systemd service or prints the commands to. Ctrl-C before .env is written leaves
  * nothing behind; the token check removes its record before stopping.
  */
+import { expandPath } from '../config/config';
 import { baseDomains } from '../config/domains';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -95,7 +96,7 @@ function tokenOf(current: Record<string, string>, deps: InitDeps): Secret | unde
   if (current.CLOUDFLARE_API_TOKEN) return secretOf(current.CLOUDFLARE_API_TOKEN);
   if (!current.CLOUDFLARE_API_TOKEN_FILE) return undefined;
   try {
-    const path = resolve(deps.cwd, current.CLOUDFLARE_API_TOKEN_FILE.replace(/^~(?=$|\/)/, deps.machine.home));
+    const path = expandPath(current.CLOUDFLARE_API_TOKEN_FILE, deps.machine.home, deps.cwd);
     return secretOf(readFileSync(path, 'utf8'));
   } catch {
     return undefined;

@@ -3,7 +3,8 @@
  * a configured machine, else what was detected). A flag answers its question without asking;
  * with --non-interactive a missing answer falls back to the default or is a UsageError.
  */
-import { join, resolve } from 'node:path';
+import { expandPath } from '../config/config';
+import { join } from 'node:path';
 import { splitArgv } from '../config/argv';
 import { parseDomains } from '../config/domains';
 import { Secret } from '../config/secret';
@@ -170,7 +171,7 @@ async function askNodeRedDir(ctx: QuestionContext): Promise<string> {
   const dir = await answer(ctx, {
     label: 'Node-RED user directory (where settings.js is)', flag: 'node-red-dir', given: ctx.flags.nodeRedDir,
     fallback: ctx.current.NODE_RED_USER_DIR || candidates[0]?.dir || join(machine.home, '.node-red'),
-    parse: (raw) => ({ value: resolve(raw.trim().replace(/^~(?=$|\/)/, machine.home)) }),
+    parse: (raw) => ({ value: expandPath(raw.trim(), machine.home, process.cwd()) }),
   });
   if (!machine.exists(join(dir, 'settings.js'))) ctx.say(`  ${join(dir, 'settings.js')} does not exist (yet): settings.js will not be edited.`);
   return dir;

@@ -3,12 +3,13 @@
  * (and re-read it without a restart), where settings.js is, and `--apply`: edit it in place with
  * a backup, check the result in a child node process, and swap it in atomically.
  */
+import { expandPath } from '../config/config';
 import { formatTimestamp } from '../store/lineage';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { InstallError, NrcertError, UsageError } from '../errors';
 import { fsyncDir, writeFileSynced, type Ownership } from '../store/atomic';
@@ -70,7 +71,7 @@ export interface SettingsPathSources {
 
 /** --settings, else NODE_RED_USER_DIR/settings.js, else /data/settings.js in Docker, else ~/.node-red. */
 export function settingsPathFor(sources: SettingsPathSources): string {
-  const expand = (p: string) => resolve(sources.cwd, p.replace(/^~(?=$|\/)/, sources.home));
+  const expand = (p: string) => expandPath(p, sources.home, sources.cwd);
   if (sources.flag) return expand(sources.flag);
   if (sources.env.NODE_RED_USER_DIR) return join(expand(sources.env.NODE_RED_USER_DIR), 'settings.js');
   if (sources.exists('/.dockerenv') && sources.exists('/data/settings.js')) return '/data/settings.js';
