@@ -66,6 +66,11 @@ export interface InjectedFailure {
   message: string;
   /** Seconds, sent as the Retry-After header. */
   retryAfter?: number;
+  /**
+   * Carry the request out first (e.g. create the record), then answer this error whatever its
+   * own outcome: a write that happened although the client was told it failed.
+   */
+  applyFirst?: boolean;
 }
 
 /** A running fake. */
@@ -160,14 +165,15 @@ async function handle(state: FakeState, rules: FailureRule[], log: FakeRequest[]
     const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
     if (body !== undefined) entry.body = body;
     const fault = takeFailure(rules, method, url.pathname);
-    if (fault) {
+    if (fault && !fault.applyFirst) {
       reply = injected(fault);
     } else if (!url.pathname.startsWith(`${API_PREFIX}/`)) {
       throw new CfHttpError(400, [{ code: 7000, message: 'No route for that URI' }]);
     } else {
       const token = state.tokens.get(bearerToken(req) ?? '');
       const segments = url.pathname.slice(API_PREFIX.length + 1).split('/').map(decodeURIComponent);
-      reply = await route(state, { method, pathname: url.pathname, segments, query: entry.query, body, token });
+      const routed = route(state, { method, pathname: url.pathname, segments, query: entry.query, body, token });
+      reply = fault ? await routed.then(() => injected(fault), () => injected(fault)) : await routed;
     }
   } catch (err) {
     reply = err instanceof CfHttpError ? failure(err) : failure(new CfHttpError(500, [

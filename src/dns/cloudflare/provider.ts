@@ -111,8 +111,35 @@ export class CloudflareDnsProvider implements DnsProvider {
       this.options.logger.debug({ fqdn, recordId: record.id }, 'TXT record created');
       return { fqdn, value, id: record.id, zoneId: zone.id };
     } catch (err) {
+      // A create answered with an error (or retried into "identical record exists") may still
+      // have happened: if our record is there, use it, so it is also the one cleaned up.
+      const made = await this.findRecord(fqdn, value).catch(() => undefined);
+      if (made) {
+        this.options.logger.warn({ fqdn, recordId: made.id }, 'the TXT record was created although Cloudflare answered an error; using it');
+        return made;
+      }
       throw err instanceof DnsProviderError ? err : cloudflareError(action, err);
     }
+  }
+
+  /** The TXT record this tool created at `fqdn` with `value`, if there is one. */
+  async findRecord(fqdn: string, value: string): Promise<PresentedRecord | undefined> {
+    const zone = await this.findZone(fqdn);
+    const record = (await this.ownRecords(zone.id, fqdn)).find((r) => r.content?.replace(/^"|"$/g, '') === value);
+    return record && { fqdn, value, id: record.id, zoneId: zone.id };
+  }
+
+  /** The TXT records at `fqdn` carrying RECORD_TAG. */
+  private async ownRecords(zoneId: string, fqdn: string): Promise<Array<{ id: string; content?: string }>> {
+    const found = [];
+    try {
+      for await (const r of this.client().dns.records.list({ zone_id: zoneId, type: 'TXT', name: { exact: fqdn }, per_page: 100 })) {
+        if (r.comment === RECORD_TAG) found.push({ id: r.id, content: r.content });
+      }
+    } catch (err) {
+      throw cloudflareError(`list TXT records at ${fqdn}`, err);
+    }
+    return found;
   }
 
   async cleanup(record: PresentedRecord): Promise<void> {
@@ -129,15 +156,7 @@ export class CloudflareDnsProvider implements DnsProvider {
     let removed = 0;
     for (const fqdn of new Set(fqdns)) {
       const zone = await this.findZone(fqdn);
-      const leftovers = [];
-      try {
-        for await (const r of this.client().dns.records.list({ zone_id: zone.id, type: 'TXT', name: { exact: fqdn }, per_page: 100 })) {
-          if (r.comment === RECORD_TAG) leftovers.push(r.id);
-        }
-      } catch (err) {
-        throw cloudflareError(`list TXT records at ${fqdn}`, err);
-      }
-      for (const id of leftovers) {
+      for (const { id } of await this.ownRecords(zone.id, fqdn)) {
         await this.cleanup({ fqdn, value: '', id, zoneId: zone.id });
         removed++;
       }

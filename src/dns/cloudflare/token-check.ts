@@ -138,7 +138,7 @@ async function canary(provider: CloudflareDnsProvider, fqdn: string, zoneName: s
     const status = (err.cause as { status?: number } | undefined)?.status;
     item = status === 403 || status === 401 ? lacksEdit : { ...item, message: err.message };
     // A create that timed out may still have happened: find the record by its value to remove it.
-    if (err.transient) record = await findByValue(provider, fqdn, value).catch(() => undefined);
+    if (err.transient) record = await provider.findRecord(fqdn, value).catch(() => undefined);
   } finally {
     if (record) item = await removeCanary(provider, record, item, lacksEdit);
   }
@@ -156,14 +156,6 @@ async function removeCanary(provider: CloudflareDnsProvider, record: PresentedRe
       ? { ...lacksEdit, message: `${lacksEdit.message}: ${left}; delete it in the Cloudflare dashboard` }
       : { id: 'dns-edit', ok: false, message: left, fix: 'delete it in the Cloudflare dashboard (DNS → Records), or let the next `nrcert renew` remove it' };
   }
-}
-
-async function findByValue(provider: CloudflareDnsProvider, fqdn: string, value: string): Promise<PresentedRecord | undefined> {
-  const zone = await provider.findZone(fqdn);
-  for await (const r of provider.client().dns.records.list({ zone_id: zone.id, type: 'TXT', name: { exact: fqdn }, per_page: 100 })) {
-    if (r.content?.replace(/^"|"$/g, '') === value) return { fqdn, value, id: r.id, zoneId: zone.id };
-  }
-  return undefined;
 }
 
 interface Caa {
