@@ -19,7 +19,7 @@ export async function rollbackCommand(args: ParsedArgs): Promise<number> {
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(join(config.stateDir, 'lock'));
+  const release = await acquireLock(join(config.stateDir, 'lock'), { command: 'rollback' });
   try {
     const store = new FileCertStore(config.certDir);
     const restored = await store.rollback();

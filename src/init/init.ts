@@ -13,7 +13,7 @@ import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
 import { readEnvFile } from '../config/env-file';
 import { Secret } from '../config/secret';
 import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-check';
-import { AbortedError, ConfigError, NrcertError } from '../errors';
+import { AbortedError, ConfigError, ExitCode, NrcertError } from '../errors';
 import type { Logger } from '../log';
 import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodered/settings';
 import { writeFileAtomic } from '../store/atomic';
@@ -62,7 +62,7 @@ export async function runInit(deps: InitDeps): Promise<number> {
     });
     const values = { ...current, ...newValues(answers, current, deps) };
     const config = validate(values, deps);
-    if (!(await tokenWorks(answers, values, deps))) return 5;
+    if (!(await tokenWorks(answers, values, deps))) return ExitCode.dnsProvider;
     const applyWanted = await askSettings(config, answers, deps);
     if (deps.signal.aborted) throw new AbortedError();
     await writeEnv(values, current, deps);
@@ -207,7 +207,7 @@ async function finish(config: Config, a: Answers, applyWanted: boolean, deps: In
   }
   await offerService(config, deps);
   deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
-  return settingsFailed ? 8 : 0;
+  return settingsFailed ? ExitCode.install : ExitCode.ok;
 }
 
 async function applySettingsFile(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {

@@ -62,7 +62,7 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   const first = await decide(deps, options);
   if (first.outcome) return first.outcome;
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(join(config.stateDir, 'lock'));
+  const release = await acquireLock(join(config.stateDir, 'lock'), { command: 'renew' });
   try {
     const second = await decide(deps, options, 'debug', first);
     if (second.outcome) return second.outcome;
