@@ -36,41 +36,65 @@ export interface Stack {
 /** Starts Pebble, challtestsrv and the Cloudflare fake (zone example.test) for one test file. */
 export async function startStack(opts: PebbleOptions = {}, tokens?: Parameters<typeof startCloudflareFake>[0]['tokens']): Promise<Stack> {
   const pebble = await startPebble(opts);
-  const fake = await startCloudflareFake({
-    zones: [{ name: 'example.test' }, { name: 'other.test' }, { name: 'blocked.test' }],
-    tokens: tokens ?? { [SENTINEL_TOKEN]: {} },
-    challtestsrvManagementUrl: pebble.challtestsrvUrl,
-  });
-  const dir = await makeTempDir('nrcert-cli-');
-  const base: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: dir,
-    NODE_EXTRA_CA_CERTS: pebble.caCertPath,
-    DOMAINS: 'example.test,*.example.test',
-    ACME_DIRECTORY: pebble.directoryUrl,
-    CLOUDFLARE_API_TOKEN: SENTINEL_TOKEN,
-    CLOUDFLARE_BASE_URL: fake.baseURL,
-    DNS_RESOLVERS: pebble.dnsResolver,
-    DNS_PROPAGATION_TIMEOUT: '10',
-    CERT_DIR: join(dir, 'certs'),
-    STATE_DIR: join(dir, 'state'),
-    LOG_LEVEL: 'debug',
-  };
-  return {
-    pebble,
-    fake,
-    dir,
-    zoneId: fake.zones[0].id,
-    env(overrides = {}) {
-      const env = { ...base, ...overrides };
-      return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
-    },
-    async stop() {
-      await fake.stop();
-      await pebble.stop();
-      await removeTempDir(dir);
-    },
-  };
+  let started: CloudflareFake | undefined;
+  try {
+    const fake = await startCloudflareFake({
+      zones: [{ name: 'example.test' }, { name: 'other.test' }, { name: 'blocked.test' }],
+      tokens: tokens ?? { [SENTINEL_TOKEN]: {} },
+      challtestsrvManagementUrl: pebble.challtestsrvUrl,
+    });
+    started = fake;
+    const dir = await makeTempDir('nrcert-cli-');
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      NODE_EXTRA_CA_CERTS: pebble.caCertPath,
+      DOMAINS: 'example.test,*.example.test',
+      ACME_DIRECTORY: pebble.directoryUrl,
+      CLOUDFLARE_API_TOKEN: SENTINEL_TOKEN,
+      CLOUDFLARE_BASE_URL: fake.baseURL,
+      DNS_RESOLVERS: pebble.dnsResolver,
+      DNS_PROPAGATION_TIMEOUT: '10',
+      CERT_DIR: join(dir, 'certs'),
+      STATE_DIR: join(dir, 'state'),
+      LOG_LEVEL: 'debug',
+    };
+    return {
+      pebble,
+      fake,
+      dir,
+      zoneId: fake.zones[0].id,
+      env(overrides = {}) {
+        const env = { ...base, ...overrides };
+        return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      },
+      async stop() {
+        await fake.stop();
+        await pebble.stop();
+        await removeTempDir(dir);
+      },
+    };
+  } catch (err) {
+    // The caller gets no stack to stop: stop what did start, or Pebble outlives the test run.
+    await started?.stop();
+    await pebble.stop();
+    throw err;
+  }
+}
+
+/**
+ * SIGTERMs a CLI run started by startCli (unless it has ended) and waits until it has exited;
+ * SIGKILL after `graceMs`, so a run that ignores SIGTERM fails its test instead of outliving it.
+ */
+export async function stopCli(cli: { child: ChildProcess; done: Promise<CliResult> }, graceMs = 15_000): Promise<CliResult> {
+  if (cli.child.exitCode !== null || cli.child.signalCode !== null) return cli.done;
+  cli.child.kill('SIGTERM');
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), graceMs);
+  try {
+    return await cli.done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts `nrcert args…` and returns the child and a promise of its result. */

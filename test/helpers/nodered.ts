@@ -8,6 +8,10 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { freePort } from './ports';
+import { waitFor } from './wait';
+
+/** Re-exported for the tests that import it from here; it lives in ./wait. */
+export { waitFor };
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const NODE_RED_DIR = join(REPO_ROOT, 'node_modules', 'node-red');
@@ -68,20 +72,6 @@ export interface NodeRedInstance {
   readLog(): string;
   /** Stops the supervisor and Node-RED and waits until both are gone. */
   stop(): Promise<void>;
-}
-
-/** Polls `check` every `intervalMs` until it returns true; rejects after `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * path; the missing permission named, and nothing written, for a token without DNS:Edit;
  * nothing written and no record left after Ctrl-C at a prompt or during the token check.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'dotenv';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { CLI, runCli, SENTINEL_TOKEN, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { runInPty, type PtyStep } from '../helpers/pty';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
+import { waitFor } from '../helpers/wait';
 
 const NO_EDIT_TOKEN = 'sentinel-NO-DNS-EDIT-8a7b6c5d4e3f2a1b-do-not-log';
 const TOKEN_PAGE = 'https://dash.cloudflare.com/profile/api-tokens';
@@ -155,11 +156,14 @@ describe('nrcert init', () => {
     const home = await freshHome();
     writeFileSync(join(home, 'token'), SENTINEL_TOKEN, { mode: 0o600 });
     const proxy = await slowCreateProxy(stack.fake.baseURL, 1000);
+    let child: ChildProcess | undefined;
+    let done: Promise<CliResult> | undefined;
     try {
-      const child = spawn(process.execPath, [CLI, 'init', '--non-interactive', '--domain', 'example.test', '--token-file', join(home, 'token'),
+      child = spawn(process.execPath, [CLI, 'init', '--non-interactive', '--domain', 'example.test', '--token-file', join(home, 'token'),
         ...stackFlags(proxy.baseURL)], { cwd: home, env: userEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
-      const done = collect(child);
-      await waitFor(() => stack.fake.records().some((r) => r.type === 'TXT' && r.content.includes('nrcert-canary-')));
+      done = collect(child);
+      await waitFor(() => stack.fake.records().some((r) => r.type === 'TXT' && r.content.includes('nrcert-canary-')), 30_000,
+        { what: 'the canary TXT record at the Cloudflare fake' });
       child.kill('SIGINT');
       const result = await done;
       expect(result.code).toBe(130);
@@ -168,9 +172,16 @@ describe('nrcert init', () => {
       expect(stack.fake.requests.at(-1)).toMatchObject({ method: 'DELETE', status: 200 });
       expect(existsSync(join(home, '.env'))).toBe(false);
     } finally {
+      // Whatever failed, the init run must not outlive this test.
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child?.kill('SIGKILL'), 5000);
+        await done;
+        clearTimeout(kill);
+      }
       await new Promise((resolve) => proxy.server.close(resolve));
     }
-  });
+  }, 60_000);
 });
 
 /** A proxy in front of the fake that holds back the answer to a record create (the record exists by then). */
@@ -200,12 +211,4 @@ function collect(child: ReturnType<typeof spawn>): Promise<CliResult> {
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

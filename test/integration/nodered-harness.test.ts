@@ -90,7 +90,7 @@ describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
   it('picks up a swapped certificate through httpsRefreshInterval, without a restart', async () => {
     const before = nodeRed.state();
     await switchCurrent(certDir, 'b');
-    await waitFor(async () => (await nodeRed.servedCertificate()).fingerprint256 === fingerprints.b, 10_000, 200);
+    await waitFor(async () => (await nodeRed.servedCertificate()).fingerprint256 === fingerprints.b, 10_000, { intervalMs: 200, what: 'the swapped certificate served' });
     expect(nodeRed.readLog()).toContain('Server https settings have been refreshed');
     expect(nodeRed.state()).toMatchObject({ generation: before.generation, childPid: before.childPid });
   });

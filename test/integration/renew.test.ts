@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, realpathSync, statSync, writeFileSync, exist
 import { join } from 'node:path';
 import { CLI, runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { runInPty } from '../helpers/pty';
+import { waitFor } from '../helpers/wait';
 
 let stack: Stack;
 const outputs: CliResult[] = [];
@@ -215,10 +216,11 @@ describe('failures leave the installed certificate untouched', () => {
     const first = startCli(['renew', '--force'], stack.env({ DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }), stack.dir);
     let second: CliResult;
     try {
-      await waitFor(() => challengeRecords().length === 2, 40_000);
+      await waitFor(() => challengeRecords().length === 2, 40_000, { what: 'the first run\'s two TXT records' });
       second = await nrcert(['renew', '--force']);
     } finally {
       first.child.kill('SIGINT'); // whatever happened, the first run must not outlive this test
+      await first.done;
     }
     expect(second.code).toBe(4);
     expect(second.stderr).toMatch(/another nrcert run .*holds the lock/);
@@ -272,11 +274,3 @@ test('the API token never appears in any output, even at LOG_LEVEL=trace', async
     expect(o.stderr).not.toMatch(/PRIVATE KEY/);
   }
 });
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -7,8 +7,8 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { startCli, startStack, type Stack } from '../helpers/cli';
-import { waitFor } from '../helpers/nodered';
+import { startCli, startStack, stopCli, type CliResult, type Stack } from '../helpers/cli';
+import { waitFor } from '../helpers/wait';
 
 let stack: Stack;
 let notifyServer: Server;
@@ -71,12 +71,13 @@ test('renews on its own, opens no listening socket, notifies and writes status a
   const service = startCli(['run'], serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir }), stack.dir);
   const sockets: string[] = [];
   const sample = setInterval(() => sockets.push(...listeningSockets(service.child.pid!)), 200);
+  let result: CliResult;
   try {
     const served = () => (existsSync(join(certDir, 'cert.pem')) ? new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256 : null);
     await waitFor(() => served() !== null, 20_000);
     const first = served();
     // 30-second certificates are due 20 s after issuance; the service notices at a tick and renews.
-    await waitFor(() => served() !== first, 40_000, 250);
+    await waitFor(() => served() !== first, 40_000, { intervalMs: 250, what: 'a renewed certificate in CERT_DIR' });
     expect(lineages(certDir).length).toBeGreaterThanOrEqual(2);
     const second = new X509Certificate(readFileSync(join(certDir, 'cert.pem')));
     expect(createPublicKey(createPrivateKey(readFileSync(join(certDir, 'privkey.pem')))).export({ type: 'spki', format: 'der' }))
@@ -84,9 +85,8 @@ test('renews on its own, opens no listening socket, notifies and writes status a
     await waitFor(() => events.filter((e) => e.type === 'renewed').length >= 2, 10_000);
   } finally {
     clearInterval(sample);
-    service.child.kill('SIGTERM');
+    result = await stopCli(service);
   }
-  const result = await service.done;
   expect(result.code).toBe(0);
   expect(sockets).toEqual([]);
   // The check itself can see a listening socket: this test process has one (the notify server).
@@ -109,37 +109,45 @@ test('with Cloudflare failing, the back-off grows and persists across a restart 
   const stateDir = join(stack.dir, 'fail-state');
   const statePath = join(stateDir, 'renewal-state.json');
   const zoneLookups = () => stack.fake.requests.filter((r) => r.method === 'GET' && /\/zones$/.test(r.path)).length;
+  const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+  /** Waits until a scheduled run that ended after now was held by the back-off (status.json says so). */
+  const aTickHeld = async (): Promise<void> => {
+    const since = Date.now();
+    await waitFor(() => {
+      const run = readJson(join(stateDir, 'status.json')).lastRun;
+      return String(run.message).startsWith('due, but backing off until') && Date.parse(run.at) > since;
+    }, 20_000, { what: `a scheduled run held by the back-off after ${new Date(since).toISOString()}` });
+  };
   stack.fake.failAlways({ method: 'GET', pathIncludes: '/zones' }, { status: 503, code: 10000, message: 'Service unavailable' });
+  const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
+  let service = startCli(['run'], env, stack.dir);
   try {
-    const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
-    let service = startCli(['run'], env, stack.dir);
-    await waitFor(() => existsSync(statePath) && JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures === 1, 20_000);
-    const first = JSON.parse(readFileSync(statePath, 'utf8'));
+    await waitFor(() => readJson(statePath).consecutiveFailures === 1, 20_000);
+    const first = readJson(statePath);
     const delay1 = Date.parse(first.nextAttemptAt) - Date.parse(first.lastFailure.at);
     expect(delay1).toBe(3_600_000);
     expect(first.lastFailure.transient).toBe(true);
-    // Several ticks pass: held by the back-off, no request reaches Cloudflare.
+    // A tick passes: held by the back-off, no request reaches Cloudflare.
     const lookups = zoneLookups();
-    await new Promise((r) => setTimeout(r, 4500));
+    await aTickHeld();
     expect(zoneLookups()).toBe(lookups);
-    service.child.kill('SIGTERM');
-    expect((await service.done).code).toBe(0);
+    expect((await stopCli(service)).code).toBe(0);
     // Restarted, it still remembers.
     service = startCli(['run'], env, stack.dir);
-    await new Promise((r) => setTimeout(r, 4500));
+    await aTickHeld();
     expect(zoneLookups()).toBe(lookups);
-    expect(JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures).toBe(1);
+    expect(readJson(statePath).consecutiveFailures).toBe(1);
     // Time passes (the back-off ends): the next failure waits longer.
-    writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), nextAttemptAt: new Date(Date.now() - 1000).toISOString() }));
-    await waitFor(() => JSON.parse(readFileSync(statePath, 'utf8')).consecutiveFailures === 2, 20_000);
-    const second = JSON.parse(readFileSync(statePath, 'utf8'));
+    writeFileSync(statePath, JSON.stringify({ ...readJson(statePath), nextAttemptAt: new Date(Date.now() - 1000).toISOString() }));
+    await waitFor(() => readJson(statePath).consecutiveFailures === 2, 20_000);
+    const second = readJson(statePath);
     expect(Date.parse(second.nextAttemptAt) - Date.parse(second.lastFailure.at)).toBe(6 * 3_600_000);
     expect(second.failuresTotal).toBe(2);
-    service.child.kill('SIGTERM');
-    expect((await service.done).code).toBe(0);
+    expect((await stopCli(service)).code).toBe(0);
     expect(events.some((e) => e.type === 'renewal_failed' && /attempt 2/.test(String(e.text)))).toBe(true);
     expect(readFileSync(join(stack.dir, 'nrcert.prom'), 'utf8')).toMatch(/^nrcert_renewal_failures_total 2$/m);
   } finally {
+    await stopCli(service); // at once when it has stopped already
     stack.fake.clearFailures();
   }
 }, 90_000);
@@ -154,12 +162,12 @@ test('SIGTERM in the middle of a renewal: TXT records removed, CERT_DIR consiste
   const before = new X509Certificate(readFileSync(join(certDir, 'cert.pem'))).fingerprint256;
   // The certificate is fresh; adding a name makes it due, so the service's first check renews.
   const forced = startCli(['run'], { ...env, DOMAINS: 'example.test,*.example.test,www.example.test', RENEW_SCHEDULE: '0 0 1 1 *', DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }, stack.dir);
+  let result: CliResult;
   try {
     await waitFor(() => challengeRecords().length >= 2, 30_000);
   } finally {
-    forced.child.kill('SIGTERM');
+    result = await stopCli(forced);
   }
-  const result = await forced.done;
   expect(result.code).toBe(0);
   expect(result.stderr).toMatch(/interrupted/);
   expect(challengeRecords()).toEqual([]);
@@ -184,6 +192,7 @@ test('a renewal child that crashes does not kill the service; the next check swe
   const stateDir = join(stack.dir, 'crash-state');
   const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir, DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60', RENEW_SCHEDULE: '*/3 * * * * *' });
   const service = startCli(['run'], env, stack.dir);
+  let result: CliResult;
   try {
     await waitFor(() => challengeRecords().length >= 2 && childrenOf(service.child.pid!).length === 1, 20_000);
     const [crashed] = childrenOf(service.child.pid!);
@@ -197,9 +206,8 @@ test('a renewal child that crashes does not kill the service; the next check swe
       return ids.length === 2 && !ids.some((id) => leftovers.includes(id));
     }, 15_000);
   } finally {
-    service.child.kill('SIGTERM');
+    result = await stopCli(service);
   }
-  const result = await service.done;
   expect(result.code).toBe(0);
   expect(result.stderr).toMatch(/renewal check failed; the service goes on/);
   expect(result.stderr).toMatch(/removed TXT records left behind by an earlier interrupted run/);

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config/config';
+import type { Config } from '../../src/config/config';
 import { createLogger } from '../../src/log';
 import { checkConfig } from '../../src/doctor/checks/config';
 import { checkPermissions } from '../../src/doctor/checks/permissions';
@@ -19,6 +19,7 @@ import { allPassed, formatJson, formatText } from '../../src/doctor/report';
 import { FileCertStore } from '../../src/store/cert-dir';
 import type { CertificateSet } from '../../src/store/types';
 import type { ServiceStatus } from '../../src/service/status-file';
+import { testConfig } from '../helpers/config';
 import { TestPki, makeTempDir, removeTempDir } from './store/pki';
 
 const DAY = 86_400_000;
@@ -39,13 +40,8 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(tmp));
 
-function config(env: Record<string, string> = {}): Config {
-  return loadConfig({
-    env: { DOMAINS: 'example.test,*.example.test', CLOUDFLARE_API_TOKEN: 'tok', CERT_DIR: certDir, STATE_DIR: join(tmp, 'state'), ...env },
-    home: tmp,
-    cwd: tmp,
-  }, 'renew');
-}
+/** The test's Config: CERT_DIR and STATE_DIR under this test's temp dir. */
+const config = (env: Record<string, string> = {}): Config => testConfig(tmp, env);
 
 async function install(s: CertificateSet = set): Promise<string> {
   await new FileCertStore(certDir).install(s);

@@ -10,12 +10,13 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config/config';
+import type { Config } from '../../src/config/config';
 import { checkDns } from '../../src/doctor/checks/dns';
 import { checkAcmeAndClock } from '../../src/doctor/checks/clock';
 import { checkNodeRed } from '../../src/doctor/checks/nodered';
 import { readInstalled } from '../../src/doctor/installed';
 import { FileCertStore } from '../../src/store/cert-dir';
+import { testConfig } from '../helpers/config';
 import { TestPki, makeTempDir, removeTempDir } from './store/pki';
 
 let tmp: string;
@@ -24,13 +25,8 @@ beforeAll(() => {
 });
 afterAll(() => removeTempDir(tmp));
 
-function config(env: Record<string, string>): Config {
-  return loadConfig({
-    env: { DOMAINS: 'example.test,*.example.test', CLOUDFLARE_API_TOKEN: 'tok', CERT_DIR: join(tmp, 'certs'), STATE_DIR: join(tmp, 'state'), ...env },
-    home: tmp,
-    cwd: tmp,
-  }, 'renew');
-}
+/** The test's Config: CERT_DIR and STATE_DIR under this test's temp dir. */
+const config = (env: Record<string, string> = {}): Config => testConfig(tmp, env);
 
 /** A DNS server on a loopback UDP port answering every query with `rcode` and no records (3 = NXDOMAIN, 5 = REFUSED). */
 async function dnsServer(rcode: number): Promise<{ port: number; socket: Socket }> {
@@ -58,13 +54,19 @@ function questionEnd(msg: Buffer): number {
 describe('DNS resolvers', () => {
   let nx: { port: number; socket: Socket };
   let refusing: { port: number; socket: Socket };
+  /** A bound UDP port that reads every query and never answers (held by this test, so no one else's). */
+  let silent: Socket;
   beforeAll(async () => {
     nx = await dnsServer(3);
     refusing = await dnsServer(5);
+    silent = createSocket('udp4');
+    silent.on('message', () => undefined);
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
   });
   afterAll(() => {
     nx.socket.close();
     refusing.socket.close();
+    silent.close();
   });
 
   it('counts an NXDOMAIN answer as reachable', async () => {
@@ -73,12 +75,12 @@ describe('DNS resolvers', () => {
   });
 
   it('fails naming each resolver that refuses or does not answer, with a fix', async () => {
-    const silent = `127.0.0.1:${refusing.port + 1 === nx.port ? refusing.port + 2 : refusing.port + 1}`;
-    const r = await checkDns(config({ DNS_RESOLVERS: `127.0.0.1:${nx.port},127.0.0.1:${refusing.port},${silent}` }), { timeoutMs: 500 });
+    const quiet = `127.0.0.1:${silent.address().port}`;
+    const r = await checkDns(config({ DNS_RESOLVERS: `127.0.0.1:${nx.port},127.0.0.1:${refusing.port},${quiet}` }), { timeoutMs: 500 });
     expect(r.status).toBe('fail');
     expect(r.message).toContain(`2 of 3 servers (DNS_RESOLVERS) did not answer a query for _acme-challenge.example.test`);
     expect(r.message).toContain(`127.0.0.1:${refusing.port} (EREFUSED)`);
-    expect(r.message).toMatch(new RegExp(`${silent} \\((ECONNREFUSED|ETIMEOUT)\\)`));
+    expect(r.message).toMatch(new RegExp(`${quiet} \\((ECONNREFUSED|ETIMEOUT)\\)`));
     expect(r.fix).toMatch(/^fix DNS_RESOLVERS/);
   });
 

@@ -93,7 +93,7 @@ describe('waitForTxt', () => {
     await publisher.add(name, 'v');
     const [unused] = (await freePorts(1, { udp: true })) as [number];
     const dead: Nameserver = { address: '127.0.0.1', port: unused, label: `dead:${unused}` };
-    const err = await waitForTxt(name, ['v'], [...servers, dead], { timeoutMs: 800, logger: pino({ level: 'silent' }) })
+    const err = await waitForTxt(name, ['v'], [...servers, dead], { timeoutMs: 3000, logger: pino({ level: 'silent' }) })
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(PropagationError);
     expect((err as Error).message).toContain(`dead:${unused}`);
