@@ -109,6 +109,15 @@ describe('CloudflareDnsProvider records', () => {
     expect(fake.records()).toEqual([expect.objectContaining({ id: wildcard.id, content: '"wildcard-value"' })]);
   });
 
+  it('uses, and so later cleans up, a record Cloudflare created although it answered HTTP 500', async () => {
+    fake.failNext({ method: 'POST', pathIncludes: '/dns_records' }, { status: 500, code: 10000, message: 'Internal error', applyFirst: true });
+    const p = provider();
+    const record = await p.present(NAME, 'made-anyway');
+    expect(fake.records()).toEqual([expect.objectContaining({ id: record.id, content: '"made-anyway"' })]);
+    await p.cleanup(record);
+    expect(fake.records()).toEqual([]);
+  });
+
   it('treats cleaning up a record that is already gone as done', async () => {
     const p = provider();
     const record = await p.present(NAME, 'v');
