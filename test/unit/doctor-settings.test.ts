@@ -4,7 +4,7 @@
  */
 import { chmodSync, chownSync, cpSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config/config';
+import { testConfig } from '../helpers/config';
 import { checkSettingsFiles } from '../../src/doctor/checks/settings';
 import { readInstalled } from '../../src/doctor/installed';
 import { probeSettings } from '../../src/nodered/settings-probe';
@@ -29,13 +29,7 @@ afterAll(() => {
   removeTempDir(tmp);
 });
 
-function config(env: Record<string, string> = {}): Config {
-  return loadConfig({
-    env: { DOMAINS: 'example.test,*.example.test', CLOUDFLARE_API_TOKEN: 'tok', CERT_DIR: certDir, STATE_DIR: join(tmp, 'state'), ...env },
-    home: tmp,
-    cwd: tmp,
-  }, 'renew');
-}
+const config = (env: Record<string, string> = {}) => testConfig(tmp, env);
 
 async function check(body: string, env: Record<string, string> = {}) {
   writeFileSync(settingsPath, `module.exports = {\n${body}\n};\n`);
