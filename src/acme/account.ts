@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { statePath } from '../store/state-dir';
 import type { Client } from 'acme-client';
 import type { Logger } from '../log';
 import type { Config } from '../config/config';
@@ -12,7 +13,7 @@ import { installAcmeHttpGuards } from './http';
 export function accountDir(stateDir: string, directoryUrl: string): string {
   const url = new URL(directoryUrl);
   const digest = createHash('sha256').update(directoryUrl).digest('hex').slice(0, 10);
-  return join(stateDir, 'accounts', `${url.host.replace(/[^a-z0-9.-]/gi, '_')}-${digest}`);
+  return join(statePath(stateDir, 'accounts'), `${url.host.replace(/[^a-z0-9.-]/gi, '_')}-${digest}`);
 }
 
 /** acme-client's polling back-off: short, so a renewal is bounded by round trips, not sleeps. */

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { createLogger } from '../log';
@@ -8,6 +7,7 @@ import { acquireLock } from '../store/lock';
 import { readInstalledCertificate } from '../store/pem';
 import { resolveRestartCommand } from '../nodered/restart';
 import { restartAndVerify } from '../nodered/activate';
+import { statePath } from '../store/state-dir';
 
 /**
  * `nrcert rollback`: puts the previous certificate back in CERT_DIR (one atomic swap, under the
@@ -19,7 +19,7 @@ export async function rollbackCommand(args: ParsedArgs): Promise<number> {
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(join(config.stateDir, 'lock'), { command: 'rollback' });
+  const release = await acquireLock(statePath(config.stateDir, 'lock'), { command: 'rollback' });
   try {
     const store = new FileCertStore(config.certDir);
     const restored = await store.rollback();

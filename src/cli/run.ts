@@ -7,6 +7,7 @@ import { ConfigError } from '../errors';
 import { createLogger } from '../log';
 import { readState, writeState } from '../store/state';
 import { defaultSchedule, RenewalScheduler, type RunningRenewal } from '../service/scheduler';
+import { statePath } from '../store/state-dir';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -49,7 +50,7 @@ async function scheduleFor(config: Config): Promise<string> {
     }
     return config.service.schedule;
   }
-  const path = join(config.stateDir, 'service.json');
+  const path = statePath(config.stateDir, 'service');
   const saved = await readState<{ slot?: { minute: number; hour: number } }>(path, {});
   const slot = saved.slot ?? { minute: Math.floor(Math.random() * 60), hour: Math.floor(Math.random() * 12) };
   if (!saved.slot) await writeState(path, { ...saved, slot });

@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import type { Logger } from '../log';
 import type { Config } from '../config/config';
 import { certificateId, chooseRenewalTime, fetchRenewalInfo } from '../acme/ari';
 import { readState, writeState } from '../store/state';
 import type { AriAdvice } from './policy';
+import { statePath } from '../store/state-dir';
 
 /** What the caller keeps between runs (STATE_DIR/ari.json): the last answer and the chosen time, as ISO dates. */
 export interface AriState {
@@ -81,7 +81,7 @@ export async function currentAri(config: Config, certPem: string, deps: { logger
   } catch {
     return {}; // e.g. a self-signed certificate without an authority key id
   }
-  const path = join(config.stateDir, 'ari.json');
+  const path = statePath(config.stateDir, 'ari');
   const previous = await readState<AriState | null>(path, null).catch(() => null);
   const result = await refreshRenewalInfo({ directoryUrl: config.acme.directoryUrl, certPem, previous, now: deps.now() });
   deps.logger.debug({ fetched: result.fetched }, `ARI: ${result.reason}`);
@@ -92,7 +92,7 @@ export async function currentAri(config: Config, certPem: string, deps: { logger
 
 /** The ARI advice kept from the last run for the installed certificate, without asking the CA. */
 export async function savedAriAdvice(config: Config, certPem: string): Promise<AriAdvice | undefined> {
-  const state = await readState<AriState | null>(join(config.stateDir, 'ari.json'), null).catch(() => null);
+  const state = await readState<AriState | null>(statePath(config.stateDir, 'ari'), null).catch(() => null);
   if (!state) return undefined;
   try {
     return ariAdvice(state, certificateId(certPem));

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { readState, writeState } from '../store/state';
+import { statePath } from '../store/state-dir';
 
 /**
  * Waits after 1, 2, 3, 4+ consecutive failures. Chosen so that a name that fails forever is
@@ -30,7 +30,7 @@ const EMPTY: RenewalState = { consecutiveFailures: 0, failuresTotal: 0 };
 
 /** The state file's path in STATE_DIR. */
 export function renewalStatePath(stateDir: string): string {
-  return join(stateDir, 'renewal-state.json');
+  return statePath(stateDir, 'renewalState');
 }
 
 /** Reads the state, or a fresh one when there is none yet. */

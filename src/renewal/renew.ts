@@ -19,6 +19,7 @@ import { obtainCertificate } from '../acme/order';
 import { decideRenewal, type RenewalDecision } from './policy';
 import { currentAri, type AriView } from './ari-state';
 import type { Progress } from '../util/progress';
+import { statePath } from '../store/state-dir';
 
 /** What a renewal needs, built by the CLI (or a test) and passed in. */
 export interface RenewDeps {
@@ -62,7 +63,7 @@ export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promis
   const first = await decide(deps, options);
   if (first.outcome) return first.outcome;
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(join(config.stateDir, 'lock'), { command: 'renew' });
+  const release = await acquireLock(statePath(config.stateDir, 'lock'), { command: 'renew' });
   try {
     const second = await decide(deps, options, 'debug', first);
     if (second.outcome) return second.outcome;

@@ -5,9 +5,9 @@
  * (https://github.com/prometheus/node_exporter#textfile-collector).
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { NrcertError } from '../errors';
 import { writeFileAtomic } from '../store/atomic';
+import { statePath } from '../store/state-dir';
 
 /** What the service knows after a tick; no secrets, so status.json may be world-readable. */
 export interface ServiceStatus {
@@ -41,9 +41,6 @@ export interface StatusFileOptions {
   metricsFile?: string;
 }
 
-/** The name of the status file inside STATE_DIR. */
-export const STATUS_FILE = 'status.json';
-
 /**
  * Writes STATE_DIR/status.json and, when METRICS_FILE is set, the metrics file. Each is replaced
  * atomically (a temporary file in the same directory, then rename), as the textfile collector
@@ -51,7 +48,7 @@ export const STATUS_FILE = 'status.json';
  * A failure is an NrcertError naming the setting; the caller logs it and carries on.
  */
 export async function writeStatusFiles(opts: StatusFileOptions, status: ServiceStatus): Promise<void> {
-  const statusPath = join(opts.stateDir, STATUS_FILE);
+  const statusPath = statePath(opts.stateDir, 'status');
   try {
     await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(statusPath, `${JSON.stringify(status, null, 2)}\n`, 0o644);

@@ -8,6 +8,7 @@ import { InstallError } from '../errors';
 import { fsyncDir, writeFileSynced } from './atomic';
 import { filesOfSet } from './lineage';
 import { CERT_FILES, type CertificateSet } from './types';
+import { statePath } from './state-dir';
 
 /** How many archived lineages are kept by default. */
 export const ARCHIVE_KEEP = 5;
@@ -24,7 +25,7 @@ export async function archiveLineage(
   if (!SAFE_ID.test(id) || id.endsWith('.tmp')) {
     throw new InstallError(`cannot archive lineage "${id}": not a valid lineage id`);
   }
-  const archiveDir = join(stateDir, 'archive');
+  const archiveDir = statePath(stateDir, 'archive');
   const final = join(archiveDir, id);
   try {
     await mkdir(archiveDir, { recursive: true, mode: 0o700 });

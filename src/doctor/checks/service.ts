@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/config';
-import { STATUS_FILE, type ServiceStatus } from '../../service/status-file';
+import type { ServiceStatus } from '../../service/status-file';
 import { codeOf, fail, ok, skip, warn, type CheckResult } from '../types';
+import { statePath } from '../../store/state-dir';
 
 /** The units in deploy/systemd that keep the certificate renewed (use one of them). */
 export const SERVICE_UNITS = ['nrcert.service', 'nrcert-renew.timer'];
@@ -52,7 +53,7 @@ export async function checkService(deps: ServiceCheckDeps = {}): Promise<CheckRe
  */
 export async function checkLastRun(config: Config | undefined, deps: ServiceCheckDeps = {}): Promise<CheckResult> {
   if (!config) return skip('last-run', 'needs a valid configuration (see above)');
-  const path = join(config.stateDir, STATUS_FILE);
+  const path = statePath(config.stateDir, 'status');
   let status: ServiceStatus;
   try {
     status = JSON.parse(await readFile(path, 'utf8')) as ServiceStatus;

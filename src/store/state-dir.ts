@@ -1,0 +1,38 @@
+/**
+ * Every file and folder nrcert keeps in STATE_DIR, named in one place. Modules ask this one for a
+ * path instead of joining names of their own, so a reader finds the whole layout here:
+ *
+ *   STATE_DIR/lock                 the renewal lock (renew, rollback)
+ *   STATE_DIR/service.lock         held by the one `nrcert run` of this STATE_DIR
+ *   STATE_DIR/renewal-state.json   failures, back-off, last run, notices
+ *   STATE_DIR/lineages.json        which lineage is live, which was live before, which failed
+ *   STATE_DIR/ari.json             the CA's renewal window (ARI) for the installed certificate
+ *   STATE_DIR/service.json         the service's schedule slot, chosen once per install
+ *   STATE_DIR/status.json          what the service last saw (no secrets; world-readable)
+ *   STATE_DIR/txt-records.json     TXT records being published, so a crash can clean them up
+ *   STATE_DIR/accounts/            ACME account keys, one folder per directory URL
+ *   STATE_DIR/archive/<id>/        private copies of recent lineages
+ */
+import { join } from 'node:path';
+
+/** The names inside STATE_DIR. */
+export const STATE_FILES = {
+  lock: 'lock',
+  serviceLock: 'service.lock',
+  renewalState: 'renewal-state.json',
+  lineages: 'lineages.json',
+  ari: 'ari.json',
+  service: 'service.json',
+  status: 'status.json',
+  txtRecords: 'txt-records.json',
+  accounts: 'accounts',
+  archive: 'archive',
+} as const;
+
+/** One of the names above. */
+export type StateFile = keyof typeof STATE_FILES;
+
+/** The absolute path of `name` in `stateDir`. */
+export function statePath(stateDir: string, name: StateFile): string {
+  return join(stateDir, STATE_FILES[name]);
+}
