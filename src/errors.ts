@@ -17,6 +17,7 @@ export const ExitCode = {
   install: 8,
   hook: 9,
   rolledBack: 10,
+  noRollback: 11,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -110,6 +111,12 @@ export class RolledBackError extends NrcertError {
   override readonly transient = true;
 }
 
+/** `nrcert rollback` found no earlier certificate to go back to; nothing was changed. */
+export class NoRollbackTargetError extends NrcertError {
+  override readonly exitCode = ExitCode.noRollback;
+  override readonly countsAsFailure = false;
+}
+
 /** The run was interrupted (Ctrl-C, SIGTERM) and stopped after cleaning up. */
 export class AbortedError extends NrcertError {
   override readonly exitCode = ExitCode.interrupted;
@@ -124,7 +131,15 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof NrcertError ? err.exitCode : ExitCode.unexpected;
 }
 
-/** The message of any thrown value, including its chain of causes (one line each). */
+const NOTES = new WeakMap<object, string[]>();
+
+/** Adds a line to what describeError prints for `err` (e.g. a TXT record that could not be removed). */
+export function addNote(err: unknown, note: string): void {
+  if (typeof err !== 'object' || err === null) return;
+  NOTES.set(err, [...(NOTES.get(err) ?? []), note]);
+}
+
+/** The message of any thrown value, including its chain of causes and its notes (one line each). */
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const lines = [err.message];
@@ -135,5 +150,6 @@ export function describeError(err: unknown): string {
     }
     cause = cause.cause;
   }
+  lines.push(...(NOTES.get(err) ?? []));
   return lines.join('\n  ');
 }

@@ -11,7 +11,7 @@ export interface ParsedArgs {
 }
 
 const VALUED = new Set([
-  'env-file', 'settings', 'refresh-minutes',
+  'env-file', 'settings', 'refresh-minutes', 'to',
   // nrcert init
   'domain', 'token-file', 'token-env', 'node-red-dir', 'restart', 'notify-url', 'email', 'acme-directory', 'dns-resolvers', 'cloudflare-base-url',
 ]);

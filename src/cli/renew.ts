@@ -2,9 +2,10 @@ import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { resolveOwnership } from '../config/ownership';
 import { createLogger } from '../log';
-import { CloudflareDnsProvider } from '../dns/cloudflare/provider';
 import type { RenewOutcome } from '../renewal/renew';
-import { attemptRenewal, type Reporter } from '../renewal/attempt';
+import { attemptRenewal } from '../renewal/attempt';
+import type { Reporter } from '../renewal/ports';
+import { renewDeps } from './renew-deps';
 import { notify } from '../service/notify';
 import { writeStatusFiles } from '../service/status-file';
 import { resolveRestartCommand } from '../nodered/restart';
@@ -37,20 +38,8 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
       notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
       writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
     };
-    const outcome = await attemptRenewal(
-      {
-        config,
-        logger,
-        reporter,
-        ownership,
-        restartArgv,
-        progress: terminalProgress(process.stderr),
-        now: () => new Date(),
-        signal: controller.signal,
-        dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),
-      },
-      { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) },
-    );
+    const deps = renewDeps({ config, logger, reporter, ownership, restartArgv, progress: terminalProgress(process.stderr), signal: controller.signal });
+    const outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
     process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
     return 0;
   } finally {
@@ -65,11 +54,11 @@ function describeOutcome(outcome: RenewOutcome, certDir: string): string {
       return `Certificate for ${outcome.installed.names.join(', ')} is not due for renewal until ${outcome.decision.dueAt?.toISOString()} ` +
         `(expires ${outcome.installed.notAfter.toISOString()}); nothing changed. Use --force to renew now.`;
     case 'held':
-      return `Renewal is due, but backing off after failed attempts until ${outcome.until.toISOString()} (run without --scheduled to try now).`;
+      return `Renewal is due, but backing off after failed orders until ${outcome.until.toISOString()} (run without --scheduled to try now).`;
     case 'dry-run':
       return `Dry run succeeded: ${outcome.directoryUrl} issued a valid certificate for ${outcome.certificate.names.join(', ')}; nothing was installed.`;
     case 'renewed':
       return `Certificate for ${outcome.certificate.names.join(', ')} installed in ${certDir}, valid until ${outcome.certificate.notAfter.toISOString()}; ` +
-        `renewal due ${dueAt(outcome.certificate).toISOString()}.`;
+        `renewal due ${dueAt(outcome.certificate).toISOString()}.${outcome.warnings.map((w) => `\nWarning: ${w}.`).join('')}`;
   }
 }

@@ -3,6 +3,12 @@ import { loadConfig } from '../config/config';
 import { readInstalledCertificate } from '../store/pem';
 import { decideRenewal, dueAt } from '../renewal/policy';
 import { savedAriAdvice } from '../renewal/ari-state';
+import { fileStateStore } from '../renewal/state';
+import { emptyRecord, lineageStates, type LineageState } from '../renewal/lineages';
+import { FileCertStore } from '../store/cert-dir';
+import { listArchived, readArchived } from '../store/archive';
+import { certificateInfo } from '../store/pem';
+import type { Config } from '../config/config';
 
 const DAY_MS = 86_400_000;
 
@@ -32,8 +38,9 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
         },
       ]
     : [];
+  const lineages = await lineageList(config);
   if (args.flags.json) {
-    process.stdout.write(`${JSON.stringify({ certDir: config.certDir, certificates }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ certDir: config.certDir, certificates, lineages }, null, 2)}\n`);
     return 0;
   }
   if (certificates.length === 0) {
@@ -51,7 +58,47 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
     `  Valid until:  ${c.notAfter} (${c.daysLeft} days left)`,
     `  Renewal due:  ${c.dueAt}${c.due ? ' (due now: run nrcert renew)' : ''}`,
     ...Object.entries(c.files).map(([name, path]) => `  ${`${name}:`.padEnd(13)} ${path}`),
+    `  Live:         ${describeLineage(lineages, 'live')}`,
+    `  Previous:     ${describeLineage(lineages, 'previous')}${lineages.some((l) => l.state === 'previous') ? ' (nrcert rollback goes back to it)' : ''}`,
+    ...lineages.filter((l) => l.state === 'failed').map((l) => `  Failed:       ${l.id} (Node-RED did not take it; never rolled back to)`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** One lineage as `status --json` lists it. */
+interface LineageEntry {
+  id: string;
+  state: LineageState;
+  notAfter?: string;
+  fingerprint256?: string;
+}
+
+/**
+ * Every lineage nrcert knows, in CERT_DIR and in STATE_DIR/archive, with what the renewal state
+ * says of it. STATE_DIR may be private to the service's user: then the states come from CERT_DIR alone.
+ */
+async function lineageList(config: Config): Promise<LineageEntry[]> {
+  const store = new FileCertStore(config.certDir);
+  const inCertDir = await store.lineages().catch(() => [] as string[]);
+  const archived = await listArchived(config.stateDir);
+  const record = (await fileStateStore(config.stateDir).read().catch(() => null))?.lineages ?? emptyRecord();
+  const currentId = (await store.current().catch(() => null))?.id ?? null;
+  const ids = [...new Set([...inCertDir, ...archived])].sort();
+  // Rollbacks pick among CERT_DIR's lineages; ones only the archive holds are for `rollback --to`.
+  const states = lineageStates(record, inCertDir, currentId);
+  for (const id of archived) if (!states.has(id)) states.set(id, record.failed.includes(id) ? 'failed' : 'archived');
+  const entries: LineageEntry[] = [];
+  for (const id of ids) {
+    const set = await (inCertDir.includes(id) ? store.read(id) : readArchived(config.stateDir, id)).catch(() => null);
+    const info = set ? (() => { try { return certificateInfo(set.cert); } catch { return null; } })() : null;
+    entries.push({ id, state: states.get(id)!, notAfter: info?.notAfter.toISOString(), fingerprint256: info?.fingerprint256 });
+  }
+  return entries;
+}
+
+function describeLineage(lineages: LineageEntry[], state: LineageState): string {
+  const l = lineages.find((e) => e.state === state);
+  if (!l) return state === 'live' ? 'not a lineage of nrcert' : 'none';
+  return `${l.id}${l.notAfter ? ` (valid until ${l.notAfter})` : ''}`;
 }

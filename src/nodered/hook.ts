@@ -29,7 +29,7 @@ export async function runRestartHook(argv: string[], timeoutMs: number, ctx: Hoo
   const result = await runUserCommand(argv, { env, timeoutMs });
   if (!result.ok) {
     const setting = result.timedOut ? ' (RESTART_TIMEOUT)' : '';
-    throw new HookError(`RESTART_COMMAND (${argv[0]}) ${result.detail}${setting}; the new certificate is installed, restart Node-RED by hand`);
+    throw new HookError(`RESTART_COMMAND (${argv[0]}) ${result.detail}${setting}`);
   }
   logger.info({ command: argv[0] }, 'RESTART_COMMAND succeeded');
 }

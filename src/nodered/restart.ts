@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config';
 import { ConfigError } from '../errors';
@@ -6,13 +7,27 @@ import { ConfigError } from '../errors';
 /** Where systemd keeps unit files, system and package ones (the Pi installer uses /lib). */
 export const UNIT_DIRS = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
 
+/** What resolving `auto` may look at; injectable for tests. */
+export interface RestartEnvironment {
+  uid: number;
+  unitDirs?: string[];
+  /** True when this process runs with the no_new_privs flag (NoNewPrivileges=yes): sudo cannot work. */
+  noNewPrivs?: () => boolean;
+  /** True when `sudo -n` may run `systemctl restart nodered` without a password. */
+  sudoAllows?: (argv: string[]) => boolean;
+}
+
+const SUDO_FIX =
+  'set RESTART_COMMAND=none and let Node-RED re-read the files (httpsRefreshInterval, see nrcert settings --apply), ' +
+  'or allow the restart through polkit (deploy/polkit/) and set RESTART_COMMAND="systemctl restart nodered"';
+
 /**
  * The argv of the restart hook, with RESTART_COMMAND=auto resolved: `systemctl restart nodered`
  * when the Raspberry Pi installer's `nodered.service` exists (through `sudo -n` when not root,
- * matching deploy/sudoers.d/nrcert). Resolved before any ACME order, so a missing unit is a
- * configuration error that changes nothing.
+ * matching deploy/sudoers.d/nrcert). Resolved before any ACME order, so a missing unit, or a sudo
+ * that cannot work (NoNewPrivileges, no sudoers rule), is a configuration error that changes nothing.
  */
-export function resolveRestartCommand(restart: Config['restart'], env: { uid: number; unitDirs?: string[] }): string[] | undefined {
+export function resolveRestartCommand(restart: Config['restart'], env: RestartEnvironment): string[] | undefined {
   if (!restart) return undefined;
   if (!restart.auto) return restart.argv;
   const found = (env.unitDirs ?? UNIT_DIRS).some((dir) => existsSync(join(dir, 'nodered.service')));
@@ -23,5 +38,31 @@ export function resolveRestartCommand(restart: Config['restart'], env: { uid: nu
     ]);
   }
   const systemctl = ['systemctl', 'restart', 'nodered'];
-  return env.uid === 0 ? systemctl : ['sudo', '-n', ...systemctl];
+  if (env.uid === 0) return systemctl;
+  if ((env.noNewPrivs ?? hasNoNewPrivs)()) {
+    throw new ConfigError([
+      `RESTART_COMMAND=auto needs sudo, and sudo cannot work here: this process runs with no_new_privs (NoNewPrivileges=yes, as in nrcert.service); ${SUDO_FIX}`,
+    ]);
+  }
+  if (!(env.sudoAllows ?? sudoAllows)(systemctl)) {
+    throw new ConfigError([
+      `RESTART_COMMAND=auto: sudo -n refuses "systemctl restart nodered" for this user (no sudoers rule, see deploy/sudoers.d/nrcert); ${SUDO_FIX}`,
+    ]);
+  }
+  return ['sudo', '-n', ...systemctl];
+}
+
+/** NoNewPrivs from /proc/self/status (Linux); false where it cannot be read. */
+function hasNoNewPrivs(): boolean {
+  try {
+    return /^NoNewPrivs:\s*1$/m.test(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Asks sudo, without running anything or prompting, whether this user may run `argv` (`sudo -n -l`, 10 s at most). */
+function sudoAllows(argv: string[]): boolean {
+  const result = spawnSync('sudo', ['-n', '-l', ...argv], { stdio: 'ignore', timeout: 10_000 });
+  return result.status === 0;
 }

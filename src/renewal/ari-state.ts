@@ -18,7 +18,7 @@ export interface AriState {
 export function ariAdvice(state: AriState | null | undefined, certId: string): AriAdvice | undefined {
   if (!state || state.certId !== certId) return undefined;
   const window = { start: new Date(state.window.start), end: new Date(state.window.end) };
-  return { window, chosenAt: new Date(state.chosenAt), retryAfter: new Date(state.retryAfter), explanationURL: state.explanationURL };
+  return { certId, window, chosenAt: new Date(state.chosenAt), retryAfter: new Date(state.retryAfter), explanationURL: state.explanationURL };
 }
 
 /**
@@ -62,32 +62,24 @@ export async function refreshRenewalInfo(input: {
   return { state, fetched: true, reason: `the CA suggests renewing between ${state.window.start} and ${state.window.end}` };
 }
 
-/** What ARI says about the installed certificate: advice for the policy, the id for `replaces`. */
-export interface AriView {
-  advice?: AriAdvice;
-  /** The installed certificate's ARI id, when the CA knows it (sent as `replaces`). */
-  replaces?: string;
-}
-
 /**
  * Asks the CA's renewalInfo about the installed certificate (RFC 9773), at most as often as its
  * Retry-After allows, keeping the randomly chosen renewal time in STATE_DIR/ari.json so every run
  * sees the same one. ARI is advice: any failure leaves the one-third rule in charge.
  */
-export async function currentAri(config: Config, certPem: string, deps: { logger: Logger; now: () => Date }): Promise<AriView> {
+export async function currentAri(config: Config, certPem: string, deps: { logger: Logger; now: () => Date }): Promise<AriAdvice | undefined> {
   let id: string;
   try {
     id = certificateId(certPem);
   } catch {
-    return {}; // e.g. a self-signed certificate without an authority key id
+    return undefined; // e.g. a self-signed certificate without an authority key id
   }
   const path = statePath(config.stateDir, 'ari');
   const previous = await readState<AriState | null>(path, null).catch(() => null);
   const result = await refreshRenewalInfo({ directoryUrl: config.acme.directoryUrl, certPem, previous, now: deps.now() });
   deps.logger.debug({ fetched: result.fetched }, `ARI: ${result.reason}`);
   if (result.state && JSON.stringify(result.state) !== JSON.stringify(previous)) await writeState(path, result.state);
-  const advice = ariAdvice(result.state, id);
-  return { advice, replaces: advice ? id : undefined };
+  return ariAdvice(result.state, id);
 }
 
 /** The ARI advice kept from the last run for the installed certificate, without asking the CA. */

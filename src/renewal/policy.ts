@@ -12,6 +12,8 @@ export interface RenewalDecision {
 
 /** What the CA's renewal information (ARI, RFC 9773) says about the installed certificate. */
 export interface AriAdvice {
+  /** The certificate's ARI id (RFC 9773 §4.1), sent as `replaces` when renewing it. */
+  certId?: string;
   /** The CA's suggested renewal window. */
   window: { start: Date; end: Date };
   /** The random time inside the window, chosen once and kept by the caller (RFC 9773 §4.2). */

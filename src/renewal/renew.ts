@@ -1,146 +1,140 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../log';
-import type { Config } from '../config/config';
 import { ACME_DIRECTORIES } from '../config/config';
-import { challengeRecordName } from '../config/domains';
-import type { DnsProvider } from '../dns/provider';
-import type { CertificateInfo, CertificateSet } from '../store/types';
-import { AcmeError } from '../errors';
-import { acquireLock } from '../store/lock';
-import { readInstalledCertificate } from '../store/pem';
 import { validateCertificateSet } from '../store/validate';
-import { archiveLineage } from '../store/archive';
-import { FileCertStore } from '../store/cert-dir';
-import { writeState } from '../store/state';
-import { activateOrRollBack } from '../nodered/activate';
-import { forgetAccount, openAccount } from '../acme/account';
-import { obtainCertificate } from '../acme/order';
-import { decideRenewal, type RenewalDecision } from './policy';
-import { currentAri, type AriView } from './ari-state';
-import type { Progress } from '../util/progress';
-import { statePath } from '../store/state-dir';
+import type { CertificateInfo, Installed } from '../store/types';
+import { decideRenewal, type AriAdvice, type RenewalDecision } from './policy';
+import { clearPending, emptyRecord, markPending, protectedLineages } from './lineages';
+import { activateOrRollBack } from './rollback';
+import type { Activator, Archive, AriSource, CertStore, Issuer, Locker, Reporter, StateStore } from './ports';
+import type { RenewalState } from './state';
 
-/** What a renewal needs, built by the CLI (or a test) and passed in. */
+/** What a renewal needs, built by the CLI (`cli/renew-deps.ts`) or a test, and passed in. */
 export interface RenewDeps {
-  config: Config;
+  /** The names to cover and the CA to ask. */
+  names: string[];
+  directoryUrl: string;
   logger: Logger;
   now: () => Date;
-  /** Creates the DNS provider on first need (so a run that is not due never loads its SDK). */
-  dnsProvider: () => DnsProvider;
-  /** Permission settings resolved from CERT_OWNER / CERT_GROUP. */
-  ownership?: { uid?: number; gid?: number };
-  /** RESTART_COMMAND with `auto` resolved; undefined for none. */
-  restartArgv?: string[];
-  signal?: AbortSignal;
-  /** Shows long waits on a terminal. */
-  progress?: Progress;
+  /** Created on first need, so a run that is not due never loads the ACME library or the DNS SDK. */
+  issuer: () => Issuer;
+  store: CertStore;
+  archive: Archive;
+  lock: Locker;
+  state: StateStore;
+  activator: Activator;
+  ari: AriSource;
+  reporter: Reporter;
 }
 
-/** What the user asked for: `--force`, `--dry-run`. */
+/** What the user asked for: `--force`, `--dry-run`, `--scheduled` (honour the back-off). */
 export interface RenewOptions {
   force?: boolean;
   dryRun?: boolean;
-  /** Back-off after failures: a due renewal is held until then (scheduled runs only). */
-  notBefore?: Date;
+  scheduled?: boolean;
 }
 
-/** What happened, for the CLI to report. */
+/** What happened, for the CLI to report. `warnings`: things that went wrong after the swap. */
 export type RenewOutcome =
   | { action: 'skipped'; decision: RenewalDecision; installed: CertificateInfo }
   | { action: 'held'; decision: RenewalDecision; until: Date }
   | { action: 'dry-run'; certificate: CertificateInfo; directoryUrl: string }
-  | { action: 'renewed'; certificate: CertificateInfo; lineage: string; decision: RenewalDecision };
+  | { action: 'renewed'; certificate: CertificateInfo; lineage: string; decision: RenewalDecision; warnings: string[] };
+
+/** One run under the lock: the state read at its start, what is installed, what ARI said, whether an order was placed. */
+export interface RunContext {
+  state: RenewalState;
+  installed: Installed | null;
+  ari?: AriAdvice;
+  ordered: boolean;
+  /** The issuer, once this run needed one (its leftovers are reported). */
+  issuer?: Issuer;
+}
 
 /**
- * One renewal, certmagic's way: decide (pure policy, logged with its reason); take the lock and
- * decide again; check the DNS provider can see every zone before any ACME order exists; obtain;
- * validate the result; only then install it atomically, archive it, record state, and make
- * Node-RED use it (restart hook, served-certificate check, rollback when it does not).
+ * One renewal, certmagic's way, inside the lock the caller holds (see attempt.ts): finish an
+ * activation a crashed run left pending; decide (pure policy, logged with its reason); hold when
+ * backing off; obtain (the issuer checks the DNS provider before any order exists); validate;
+ * record the activation as pending, swap atomically, archive (best effort), and make Node-RED
+ * use it, rolling back to the last live lineage when it does not.
  */
-export async function renew(deps: RenewDeps, options: RenewOptions = {}): Promise<RenewOutcome> {
-  const { config, logger } = deps;
-  const first = await decide(deps, options);
-  if (first.outcome) return first.outcome;
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(statePath(config.stateDir, 'lock'), { command: 'renew' });
-  try {
-    const second = await decide(deps, options, 'debug', first);
-    if (second.outcome) return second.outcome;
-    const directoryUrl = options.dryRun ? dryRunDirectory(config.acme.directoryUrl) : config.acme.directoryUrl;
-    const set = await issue(deps, directoryUrl, options.dryRun ? undefined : second.ari.replaces);
-    const certificate = validateCertificateSet(set, { names: config.domains, now: deps.now() });
-    if (options.dryRun) {
-      logger.info({ directory: directoryUrl, names: certificate.names }, 'dry run: certificate obtained and valid; nothing installed');
-      return { action: 'dry-run', certificate, directoryUrl };
+export async function renewLocked(deps: RenewDeps, run: RunContext, options: RenewOptions): Promise<RenewOutcome> {
+  if (!options.dryRun) await resumePending(deps, run);
+  const decision = await decide(deps, run, options);
+  const installed = run.installed?.info;
+  if (!decision.due && installed) return { action: 'skipped', decision, installed };
+  const until = run.state.nextAttemptAt ? new Date(run.state.nextAttemptAt) : undefined;
+  if (options.scheduled && !options.force && !options.dryRun && until && until > deps.now()) {
+    deps.logger.info({ until: until.toISOString() }, 'renewal due, but backing off after failed orders');
+    return { action: 'held', decision, until };
+  }
+  const directoryUrl = options.dryRun ? dryRunDirectory(deps.directoryUrl) : deps.directoryUrl;
+  run.issuer = deps.issuer();
+  const set = await run.issuer.issue({
+    names: deps.names, directoryUrl, replaces: options.dryRun ? undefined : run.ari?.certId, onOrder: () => { run.ordered = true; },
+  });
+  const certificate = validateCertificateSet(set, { names: deps.names, now: deps.now() });
+  if (options.dryRun) {
+    deps.logger.info({ directory: directoryUrl, names: certificate.names }, 'dry run: certificate obtained and valid; nothing installed');
+    return { action: 'dry-run', certificate, directoryUrl };
+  }
+  // Recorded before the swap: a run killed after it finishes the activation next time.
+  let record = run.state.lineages ?? emptyRecord();
+  run.state.lineages = markPending(record, certificate.fingerprint256, deps.now());
+  await deps.state.write(run.state);
+  const present = await deps.store.lineages();
+  const { id } = await deps.store.install(set, { protect: protectedLineages(record, present, run.installed?.id ?? null) });
+  record = run.state.lineages;
+  run.state.lineages = markPending(record, certificate.fingerprint256, deps.now(), id);
+  deps.logger.info({ lineage: id }, 'certificate installed');
+  const warnings = await afterSwap(deps, run, id, set);
+  await activateOrRollBack(deps, run, { id, info: certificate });
+  return { action: 'renewed', certificate, lineage: id, decision, warnings };
+}
+
+/** Bookkeeping after the swap never undoes it: a failure is a warning in the outcome, and activation goes on. */
+async function afterSwap(deps: RenewDeps, run: RunContext, id: string, set: Parameters<Archive['save']>[1]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const [what, step] of [
+    ['archiving the new certificate', () => deps.archive.save(id, set)],
+    ['recording the pending activation', () => deps.state.write(run.state)],
+  ] as const) {
+    try {
+      await step();
+    } catch (err) {
+      const message = `${what} failed: ${(err as Error).message}`;
+      deps.logger.warn({ lineage: id }, `${message}; the new certificate is installed and is being activated`);
+      warnings.push(message);
     }
-    const lineage = await install(deps, set);
-    return { action: 'renewed', certificate, lineage, decision: second.decision };
-  } finally {
-    await release();
   }
+  return warnings;
 }
 
-interface Decided {
-  decision: RenewalDecision;
-  ari: AriView;
-  /** SHA-256 of the certificate decided about, so a second look can reuse the ARI answer. */
-  fingerprint?: string;
-  outcome?: RenewOutcome;
+/** A run that died after a swap left an activation pending: finish it (restart, check, maybe roll back). */
+async function resumePending(deps: RenewDeps, run: RunContext): Promise<void> {
+  const pending = run.state.lineages?.pending;
+  if (!pending) return;
+  const installed = run.installed;
+  if (!installed?.id || installed.info.fingerprint256 !== pending.fingerprint256) {
+    // The run stopped before its swap (or someone switched by hand): nothing to finish.
+    run.state.lineages = clearPending(run.state.lineages!);
+    return;
+  }
+  deps.logger.warn({ lineage: installed.id, since: pending.since }, 'an earlier run installed this certificate but stopped before Node-RED took it; activating it now');
+  await activateOrRollBack(deps, run, { id: installed.id, info: installed.info });
+  run.installed = await deps.store.installed();
 }
 
-/** Decides (see policy.ts); `earlier` is the decision before the lock, whose ARI answer still holds for the same certificate. */
-async function decide(deps: RenewDeps, options: RenewOptions, level: 'info' | 'debug' = 'info', earlier?: Decided): Promise<Decided> {
-  if (options.dryRun) return { decision: { due: true, reason: 'dry run (--dry-run)' }, ari: {} };
-  const current = await readInstalledCertificate(deps.config.certDir);
-  const installed = current?.info ?? null;
-  const fingerprint = installed?.fingerprint256;
-  const ari = !current ? {} : earlier && earlier.fingerprint === fingerprint ? earlier.ari : await currentAri(deps.config, current.pem, deps);
-  const decision = decideRenewal({ installed, names: deps.config.domains, now: deps.now(), force: options.force, ari: ari.advice });
-  deps.logger[level]({ due: decision.due, dueAt: decision.dueAt?.toISOString(), nextCheck: decision.nextCheck?.toISOString() }, `renewal decision: ${decision.reason}`);
-  if (!decision.due && installed) return { decision, ari, fingerprint, outcome: { action: 'skipped', decision, installed } };
-  if (options.notBefore && !options.force && options.notBefore > deps.now()) {
-    deps.logger[level]({ until: options.notBefore.toISOString() }, 'renewal due, but backing off after failed attempts');
-    return { decision, ari, fingerprint, outcome: { action: 'held', decision, until: options.notBefore } };
-  }
-  return { decision, ari, fingerprint };
+/** The policy's decision about what is installed (ARI asked once per run). */
+async function decide(deps: RenewDeps, run: RunContext, options: RenewOptions): Promise<RenewalDecision> {
+  if (options.dryRun) return { due: true, reason: 'dry run (--dry-run)' };
+  const installed = run.installed;
+  run.ari = installed ? await deps.ari.lookup(installed) : undefined;
+  const decision = decideRenewal({ installed: installed?.info ?? null, names: deps.names, now: deps.now(), force: options.force, ari: run.ari });
+  deps.logger.info({ due: decision.due, dueAt: decision.dueAt?.toISOString(), nextCheck: decision.nextCheck?.toISOString() }, `renewal decision: ${decision.reason}`);
+  return decision;
 }
 
 /** `--dry-run` orders from Let's Encrypt staging when the real target is production (as certbot does). */
 export function dryRunDirectory(directoryUrl: string): string {
   return directoryUrl === ACME_DIRECTORIES.production ? ACME_DIRECTORIES.staging : directoryUrl;
-}
-
-async function issue(deps: RenewDeps, directoryUrl: string, replaces?: string): Promise<CertificateSet> {
-  const { config, logger, signal } = deps;
-  const dns = deps.dnsProvider();
-  const fqdns = [...new Set(config.domains.map(challengeRecordName))];
-  for (const fqdn of fqdns) await dns.zoneOf(fqdn);
-  await dns.sweep(fqdns);
-  const order = async () => {
-    const client = await openAccount(config, directoryUrl, { logger, signal });
-    return obtainCertificate({
-      client, names: config.domains, keyType: config.acme.keyType, dns, logger, signal, replaces, profile: config.acme.profile, progress: deps.progress,
-      resolvers: config.dns.resolvers, propagationTimeoutMs: config.dns.propagationTimeoutMs,
-    });
-  };
-  try {
-    return await order();
-  } catch (err) {
-    if (!(err instanceof AcmeError) || err.problemType !== 'accountDoesNotExist') throw err;
-    logger.warn('the ACME server no longer knows our account; registering again');
-    await forgetAccount(config.stateDir, directoryUrl);
-    return order();
-  }
-}
-
-async function install(deps: RenewDeps, set: CertificateSet): Promise<string> {
-  const { config, logger } = deps;
-  const store = new FileCertStore(config.certDir, { owner: deps.ownership?.uid, group: deps.ownership?.gid, clock: deps.now });
-  const { id: lineage } = await store.install(set);
-  await archiveLineage(config.stateDir, lineage, set);
-  await writeState(join(config.stateDir, 'state.json'), { lastRenewal: { at: deps.now().toISOString(), lineage } });
-  logger.info({ certDir: config.certDir, lineage }, 'certificate installed');
-  await activateOrRollBack({ config, logger, store, restartArgv: deps.restartArgv, signal: deps.signal });
-  return lineage;
 }

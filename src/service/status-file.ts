@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { NrcertError } from '../errors';
 import { writeFileAtomic } from '../store/atomic';
 import { statePath } from '../store/state-dir';
+import type { RunOutcome } from '../renewal/state';
 
 /** What the service knows after a tick; no secrets, so status.json may be world-readable. */
 export interface ServiceStatus {
@@ -23,7 +24,7 @@ export interface ServiceStatus {
   } | null;
   lastRun: {
     at: string;
-    outcome: 'renewed' | 'skipped' | 'failed' | 'rolled_back';
+    outcome: RunOutcome;
     message: string;
     exitCode: number;
   } | null;
@@ -33,6 +34,8 @@ export interface ServiceStatus {
   failuresTotal: number;
   consecutiveFailures: number;
   nextAttemptAt: string | null;
+  /** TXT records the last run could not remove (the next run sweeps them). */
+  leftoverRecords?: string[];
 }
 
 /** Where status.json goes (STATE_DIR) and, optionally, the metrics file (METRICS_FILE). */

@@ -6,7 +6,7 @@ import { chmod, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError } from '../errors';
 import { fsyncDir, writeFileSynced } from './atomic';
-import { filesOfSet } from './lineage';
+import { filesOfSet, isLineageId, readLineage } from './lineage';
 import { CERT_FILES, type CertificateSet } from './types';
 import { statePath } from './state-dir';
 
@@ -65,4 +65,16 @@ async function pruneArchive(archiveDir: string, keep: number): Promise<void> {
   for (const id of ids.slice(0, Math.max(0, ids.length - keep))) {
     await rm(join(archiveDir, id), { recursive: true, force: true });
   }
+}
+
+/** The ids of the archived lineages, oldest first (none when the archive is missing or unreadable). */
+export async function listArchived(stateDir: string): Promise<string[]> {
+  const entries = await readdir(statePath(stateDir, 'archive'), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && isLineageId(e.name)).map((e) => e.name).sort();
+}
+
+/** One archived lineage's files. */
+export async function readArchived(stateDir: string, id: string): Promise<CertificateSet> {
+  if (!isLineageId(id)) throw new InstallError(`"${id}" is not a lineage id`);
+  return readLineage(join(statePath(stateDir, 'archive'), id));
 }

@@ -17,8 +17,8 @@ import { readForeignFiles, staticLinkTarget } from './foreign';
 import {
   LINEAGES_DIR, filesOfSet, isLineageId, listLineages, nextLineageId, readLineage, setDirAccess, writeLineage,
 } from './lineage';
-import { certFilePaths, certificateInfo } from './pem';
-import { CERT_FILES, type CertFileName, type CertificateSet } from './types';
+import { certFilePaths, certificateInfo, readInstalledCertificate } from './pem';
+import { CERT_FILES, type CertFileName, type CertificateSet, type Installed } from './types';
 
 /** How FileCertStore creates and keeps files. */
 export interface FileCertStoreOptions {
@@ -89,6 +89,14 @@ export class FileCertStore {
     return { id, dir, files: certFilePaths(dir) };
   }
 
+  /** What is installed (cert.pem through the links, read once) and its lineage id when nrcert installed it. */
+  async installed(): Promise<Installed | null> {
+    const cert = await readInstalledCertificate(this.dir);
+    if (!cert) return null;
+    const current = await this.current().catch(() => null);
+    return { id: current?.id ?? null, info: cert.info, pem: cert.pem };
+  }
+
   /** The id of the newest lineage older than `current`, or null. */
   async previous(): Promise<string | null> {
     const current = await this.current();
@@ -108,7 +116,7 @@ export class FileCertStore {
   }
 
   /** Writes `set` (already validated by the caller) as a new lineage and makes it current. */
-  async install(set: CertificateSet, opts: { now?: Date } = {}): Promise<InstallResult> {
+  async install(set: CertificateSet, opts: { now?: Date; protect?: string[] } = {}): Promise<InstallResult> {
     return this.wrap('installing the certificate', async () => {
       const now = opts.now ?? this.clock();
       await this.prepareDirs();
@@ -116,7 +124,7 @@ export class FileCertStore {
       const id = nextLineageId(await this.lineages(), now, shortSerial(set.cert));
       await writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership);
       await this.point(id);
-      return { id, importedId, pruned: await this.prune(id) };
+      return { id, importedId, pruned: await this.prune(id, opts.protect ?? []) };
     });
   }
 
@@ -134,6 +142,23 @@ export class FileCertStore {
       }
       await this.point(previous);
       return previous;
+    });
+  }
+
+  /** Makes lineage `id` current (one atomic swap of `current`). */
+  async switchTo(id: string): Promise<void> {
+    return this.wrap('switching the certificate', async () => {
+      if (!(await this.lineages()).includes(id)) throw new InstallError(`there is no certificate ${id} in ${this.lineagesDir}`);
+      await this.point(id);
+    });
+  }
+
+  /** Writes an archived set back under its own id (for `rollback --to` a lineage CERT_DIR pruned). */
+  async restore(id: string, set: CertificateSet): Promise<void> {
+    return this.wrap('restoring the certificate', async () => {
+      if (!isLineageId(id)) throw new InstallError(`"${id}" is not a lineage id`);
+      await this.prepareDirs();
+      if (!(await this.lineages()).includes(id)) await writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership);
     });
   }
 
@@ -194,11 +219,12 @@ export class FileCertStore {
   }
 
   /**
-   * Removes all lineages but `currentId` and the `keepPrevious` newest others. Best effort: the
-   * new set is already served, so a folder that cannot be removed now is retried next time.
+   * Removes all lineages but `currentId`, the `protect`ed ones (the rollback targets) and the
+   * `keepPrevious` newest others. Best effort: the new set is already in place, so a folder that
+   * cannot be removed now is retried next time.
    */
-  private async prune(currentId: string): Promise<string[]> {
-    const others = (await this.lineages()).filter((id) => id !== currentId);
+  private async prune(currentId: string, protect: string[]): Promise<string[]> {
+    const others = (await this.lineages()).filter((id) => id !== currentId && !protect.includes(id));
     const pruned: string[] = [];
     for (const id of others.slice(0, Math.max(0, others.length - this.keepPrevious))) {
       const removed = await rm(join(this.lineagesDir, id), { recursive: true, force: true }).then(

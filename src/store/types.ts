@@ -27,3 +27,10 @@ export interface CertificateInfo {
   /** Issuer distinguished name, one line. */
   issuer: string;
 }
+
+/** The certificate installed now: its lineage id (null for files nrcert did not install), facts and PEM. */
+export interface Installed {
+  id: string | null;
+  info: CertificateInfo;
+  pem: string;
+}

@@ -30,6 +30,22 @@ export function validateCertificateSet(
   return info;
 }
 
+/**
+ * The check before a lineage is put back (rollback): one readable leaf whose key is the one
+ * beside it. Names and dates are not required to match today's settings: it was served before.
+ */
+export function validateRestorable(set: CertificateSet, label: string): CertificateInfo {
+  const leafBlocks = splitPemCertificates(set.cert);
+  if (leafBlocks.length !== 1) throw new InstallError(`${label}: cert.pem must hold exactly one certificate, found ${leafBlocks.length}`);
+  const leaf = parseCertificate(leafBlocks[0], `${label}: cert.pem`);
+  try {
+    checkKeyMatches(set.privkey, leaf);
+  } catch (err) {
+    throw new InstallError(`${label}: ${(err as Error).message}`);
+  }
+  return certificateInfo(leaf);
+}
+
 function checkKeyMatches(privkeyPem: string, leaf: X509Certificate): void {
   let ours: Buffer;
   try {

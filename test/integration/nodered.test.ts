@@ -84,7 +84,7 @@ test('4. a restart that leaves Node-RED down: rollback restores the previous fil
   const hook = [process.execPath, join(__dirname, '..', 'helpers', 'botched-restart.js'), userDir, join(stack.dir, 'botched-once')];
   const result = await nrcert(['renew', '--force'], { RESTART_COMMAND: hook.join(' '), NODE_RED_URL: nodeRed!.url, NODE_RED_VERIFY_TIMEOUT: '4' });
   expect(result.code).toBe(10);
-  expect(result.stderr).toMatch(/did not serve the new certificate within 4 s .*no TLS answer.*Rolled back: the previous certificate .* is installed again, and Node-RED serves it again/s);
+  expect(result.stderr).toMatch(/Tried: activating the new certificate \S+: Node-RED at \S+ did not serve the new certificate within 4 s .*no TLS answer.*Installed now: the previous certificate .*, and Node-RED serves it again\./s);
   expect(installedFingerprint()).toBe(previous);
   expect(realpathSync(join(certDir, 'current'))).toBe(previousLineage);
   expect(await served()).toBe(previous);

@@ -104,21 +104,23 @@ test('renews on its own, opens no listening socket, notifies and writes status a
   expect(result.stderr).not.toContain('secret-path-token');
 }, 90_000);
 
-test('with Cloudflare failing, the back-off grows and persists across a restart of the service', async () => {
+test('with Cloudflare failing after the order, the back-off grows and persists across a restart of the service', async () => {
   const certDir = join(stack.dir, 'fail-certs');
   const stateDir = join(stack.dir, 'fail-state');
   const statePath = join(stateDir, 'renewal-state.json');
   const zoneLookups = () => stack.fake.requests.filter((r) => r.method === 'GET' && /\/zones$/.test(r.path)).length;
+  const recordCreates = () => stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records')).length;
   const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
   /** Waits until a scheduled run that ended after now was held by the back-off (status.json says so). */
   const aTickHeld = async (): Promise<void> => {
     const since = Date.now();
     await waitFor(() => {
       const run = readJson(join(stateDir, 'status.json')).lastRun;
-      return String(run.message).startsWith('due, but backing off until') && Date.parse(run.at) > since;
+      return run.outcome === 'held' && String(run.message).startsWith('due, but backing off') && Date.parse(run.at) > since;
     }, 20_000, { what: `a scheduled run held by the back-off after ${new Date(since).toISOString()}` });
   };
-  stack.fake.failAlways({ method: 'GET', pathIncludes: '/zones' }, { status: 503, code: 10000, message: 'Service unavailable' });
+  // Creating the TXT record fails: the ACME order exists by then, so the failure costs CA budget and backs off.
+  stack.fake.failAlways({ method: 'POST', pathIncludes: '/dns_records' }, { status: 503, code: 10000, message: 'Service unavailable' });
   const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
   let service = startCli(['run'], env, stack.dir);
   try {
@@ -126,11 +128,13 @@ test('with Cloudflare failing, the back-off grows and persists across a restart 
     const first = readJson(statePath);
     const delay1 = Date.parse(first.nextAttemptAt) - Date.parse(first.lastFailure.at);
     expect(delay1).toBe(3_600_000);
-    expect(first.lastFailure.transient).toBe(true);
+    expect(first.lastFailure).toMatchObject({ transient: true, orderPlaced: true });
     // A tick passes: held by the back-off, no request reaches Cloudflare.
     const lookups = zoneLookups();
+    const creates = recordCreates();
     await aTickHeld();
     expect(zoneLookups()).toBe(lookups);
+    expect(recordCreates()).toBe(creates);
     expect((await stopCli(service)).code).toBe(0);
     // Restarted, it still remembers.
     service = startCli(['run'], env, stack.dir);

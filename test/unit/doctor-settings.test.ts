@@ -99,3 +99,17 @@ const asRoot = process.getuid?.() === 0;
   chownSync(path, 0, 0);
   expect((await checkSettingsFiles(config(), await probeSettings(path), await readInstalled(certDir)))[0].status).toBe('ok');
 });
+
+it('fails RESTART_COMMAND=auto where sudo cannot work (NoNewPrivileges), naming the fix, instead of a tick', async () => {
+  const units = join(tmp, 'units');
+  mkdirSync(units, { recursive: true });
+  writeFileSync(join(units, 'nodered.service'), '[Unit]\n');
+  writeFileSync(settingsPath, `module.exports = {\n${settingsBlock({ certDir, refreshMinutes: 1 })}\n};\n`);
+  const restart = { uid: 1000, unitDirs: [units], noNewPrivs: () => true, sudoAllows: () => true };
+  const [files, refresh] = await checkSettingsFiles(config({ RESTART_COMMAND: 'auto' }), await probeSettings(settingsPath), await readInstalled(certDir), restart);
+  expect(files.status).toBe('ok');
+  expect(refresh.status).toBe('fail');
+  expect(refresh.message).toMatch(/RESTART_COMMAND=auto needs sudo.*no_new_privs.*RESTART_COMMAND=none/);
+  const fine = await checkSettingsFiles(config({ RESTART_COMMAND: 'auto' }), await probeSettings(settingsPath), await readInstalled(certDir), { ...restart, noNewPrivs: () => false });
+  expect(fine[1].status).toBe('ok');
+});

@@ -4,6 +4,8 @@ import type { Config } from '../../config/config';
 import type { InstalledSet } from '../installed';
 import type { SettingsProbe } from '../../nodered/settings-probe';
 import { fail, ok, skip, warn, type CheckResult } from '../types';
+import { ConfigError } from '../../errors';
+import { resolveRestartCommand, type RestartEnvironment } from '../../nodered/restart';
 
 const ID = 'settings';
 const REFRESH = 'settings.refresh';
@@ -15,10 +17,12 @@ const REFRESH = 'settings.refresh';
  * renewal, something must make Node-RED read the files again — httpsRefreshInterval with an
  * `https` function, or RESTART_COMMAND.
  */
-export async function checkSettingsFiles(config: Config | undefined, probe: SettingsProbe, installed: InstalledSet | null): Promise<CheckResult[]> {
+export async function checkSettingsFiles(
+  config: Config | undefined, probe: SettingsProbe, installed: InstalledSet | null, restart: RestartEnvironment = { uid: process.getuid?.() ?? -1 },
+): Promise<CheckResult[]> {
   if (!config) return [skip(ID, 'needs a valid configuration (see above)'), skip(REFRESH, 'needs a valid configuration')];
   const main = await judgeFiles(config, probe, installed);
-  return [main, main.status === 'ok' ? judgeRefresh(config, probe) : skip(REFRESH, 'not judged until the settings line passes')];
+  return [main, main.status === 'ok' ? judgeRefresh(config, probe, restart) : skip(REFRESH, 'not judged until the settings line passes')];
 }
 
 async function judgeFiles(config: Config, probe: SettingsProbe, installed: InstalledSet | null): Promise<CheckResult> {
@@ -47,8 +51,14 @@ async function judgeFiles(config: Config, probe: SettingsProbe, installed: Insta
   return ok(ID, `${probe.path}: ${how} reads the certificate and key installed in ${config.certDir}`);
 }
 
-function judgeRefresh(config: Config, probe: SettingsProbe): CheckResult {
+function judgeRefresh(config: Config, probe: SettingsProbe, restart: RestartEnvironment): CheckResult {
   const refreshHours = probe.https === 'function' ? probe.httpsRefreshInterval : null;
+  try {
+    resolveRestartCommand(config.restart, restart);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return fail(REFRESH, err.problems.join('; '), 'change RESTART_COMMAND as the line above says, then run nrcert doctor again');
+  }
   const hook = config.restart ? `RESTART_COMMAND (${config.restart.auto ? 'auto' : config.restart.argv[0]})` : null;
   if (!refreshHours || !(refreshHours > 0)) {
     if (hook) return ok(REFRESH, `${hook} makes Node-RED load each new certificate`);
