@@ -353,6 +353,12 @@ describe('loadConfig catches what would fail only after an order', () => {
     expect(config.cloudflare.baseURL).toBe('http://127.0.0.1:8080/client/v4');
   });
 
+  it('refuses host-less or out-of-range URLs in ACME_DIRECTORY, NODE_RED_URL and NOTIFY_URL', () => {
+    expect(problems({ ACME_DIRECTORY: 'https://:14000/dir' })).toEqual([expect.stringMatching(/^ACME_DIRECTORY: /)]);
+    expect(problems({ NODE_RED_URL: 'https://127.0.0.1:99999' })).toEqual([expect.stringMatching(/^NODE_RED_URL: /)]);
+    expect(problems({ NOTIFY_URL: 'http:///topic' })).toEqual(['NOTIFY_URL is not an http(s) URL']);
+  });
+
   it('refuses more than 100 names, counting them after duplicates are dropped', () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `h${i}.example.com`);
     expect(problems({ DOMAINS: names(101).join(',') })).toEqual([expect.stringMatching(/^DOMAINS: 101 names .*at most 100/)]);
