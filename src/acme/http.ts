@@ -59,6 +59,12 @@ function problemError(config: InternalAxiosRequestConfig, response: AxiosRespons
   const detail = [problem.detail, sub].filter(Boolean).join(' — ') || `HTTP ${status}`;
   const retryAfter = parseRetryAfter(response.headers?.['retry-after']);
   const transient = status === 429 || status >= 500 || type === 'serverInternal' || type === 'rateLimited';
+  if (config.method?.toLowerCase() === 'get') {
+    // acme-client's one GET is the directory (all else is HEAD newNonce or POST, RFC 8555 §6.3): name the setting.
+    const fix = status === 404 ? '; set ACME_DIRECTORY to production, staging or the URL of an ACME directory' : '';
+    const said = detail === `HTTP ${status}` ? '' : ` (${detail})`;
+    return new AcmeError(`ACME_DIRECTORY: ${config.url} answered HTTP ${status}${said}${fix}`, { transient, retryAfter, problemType: type, status });
+  }
   return new AcmeError(`the ACME server refused ${shortUrl(config)} (${type}): ${detail}`, { transient, retryAfter, problemType: type, status });
 }
 

@@ -12,6 +12,7 @@ import { resolveRestartCommand } from '../nodered/restart';
 import { defaultOwnership } from '../config/ownership';
 import { terminalProgress } from '../util/progress';
 import { dueAt } from '../renewal/policy';
+import { preflight } from '../renewal/preflight';
 
 /**
  * `nrcert renew [--force] [--dry-run] [--scheduled]`: builds the dependencies from the
@@ -23,6 +24,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'renew');
   const ownership = await defaultOwnership(config.certDir, resolveOwnership(config.certOwner, config.certGroup));
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
+  await preflight(config, restartArgv, { dryRun: Boolean(args.flags['dry-run']), searchPath: process.env.PATH ?? '', cwd: process.cwd(), uid: process.getuid?.() ?? -1 });
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
   const controller = new AbortController();

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { parseDomains } from './domains';
-import { readEnvFile } from './env-file';
+import { danglingLinkTarget, KNOWN_SETTINGS, readEnvFile } from './env-file';
 import { splitArgv } from './argv';
 import { Secret } from './secret';
+import { emailProblem, printable, readSeconds, resolverProblem, urlProblem } from './values';
 
 /** A path from a setting or an answer, absolute: a leading `~` is `home`, a relative one is against `cwd`. */
 export function expandPath(path: string, home: string, cwd: string): string {
@@ -94,6 +95,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   const problems: string[] = [];
   const warnings: string[] = [];
   const { env, envFile } = mergeEnvFile(sources, problems, warnings);
+  problems.push(...nulProblems(env));
   const expand = (p: string) => expandPath(p, sources.home, sources.cwd);
   const { names, problems: domainProblems } = parseDomains(env.DOMAINS ?? '');
   if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
@@ -123,10 +125,10 @@ function mergeEnvFile(sources: ConfigSources, problems: string[], warnings: stri
   const explicit = sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE;
   const path = explicit ? resolve(sources.cwd, explicit) : join(sources.cwd, '.env');
   if (!existsSync(path)) {
-    if (explicit) {
-      const setting = sources.envFileFlag ? '--env-file' : 'NRCERT_ENV_FILE';
-      problems.push(`${setting}: ${path} does not exist; create it from .env.example or fix the path`);
-    }
+    const target = danglingLinkTarget(path);
+    const setting = sources.envFileFlag ? '--env-file: ' : explicit ? 'NRCERT_ENV_FILE: ' : '';
+    if (target) problems.push(`${setting}${path} is a symbolic link to ${target}, which does not exist; fix the link or remove it`);
+    else if (explicit) problems.push(`${setting}${path} does not exist; create it from .env.example or fix the path`);
     return { env: { ...sources.env }, envFile: null };
   }
   try {
@@ -138,6 +140,13 @@ function mergeEnvFile(sources: ConfigSources, problems: string[], warnings: stri
     problems.push(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions`);
     return { env: { ...sources.env }, envFile: null };
   }
+}
+
+/** A NUL cannot be in a path, an argv or a header: name every setting that has one. */
+function nulProblems(env: Env): string[] {
+  return (KNOWN_SETTINGS as readonly string[])
+    .filter((name) => name !== 'ACME_EMAIL' && env[name]?.includes('\0'))
+    .map((name) => `${name}: contains a NUL character; retype the value`);
 }
 
 function definedOnly(env: Env): Env {
@@ -153,7 +162,7 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
   let directoryUrl: string = directory;
   if (directory in ACME_DIRECTORIES) {
     directoryUrl = ACME_DIRECTORIES[directory as keyof typeof ACME_DIRECTORIES];
-  } else if (!/^https:\/\/[^\s/]+/.test(directory)) {
+  } else if (urlProblem(directory, ['https:'])) {
     problems.push(`ACME_DIRECTORY: "${directory}" is neither production, staging nor an https:// directory URL`);
   }
   const keyType = (env.ACME_KEY_TYPE || 'ecdsa-p256') as KeyType;
@@ -161,9 +170,8 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
     problems.push(`ACME_KEY_TYPE: "${env.ACME_KEY_TYPE}" is not one of ${KEY_TYPES.join(', ')}`);
   }
   const email = env.ACME_EMAIL || undefined;
-  if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-    problems.push(`ACME_EMAIL: "${email}" is not an e-mail address (leave it empty for none)`);
-  }
+  const badEmail = email && emailProblem(email);
+  if (badEmail) problems.push(`ACME_EMAIL: "${printable(email)}" ${badEmail}`);
   const kid = env.ACME_EAB_KID || undefined;
   const hmac = env.ACME_EAB_HMAC_KEY || undefined;
   if (Boolean(kid) !== Boolean(hmac)) {
@@ -181,9 +189,8 @@ function readDns(env: Env, problems: string[]): Config['dns'] {
   }
   const resolvers = env.DNS_RESOLVERS?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const r of resolvers ?? []) {
-    if (!/^(\[[0-9a-f:]+\]|[a-z0-9.-]+|[0-9a-f:]+)(:\d{1,5})?$/i.test(r)) {
-      problems.push(`DNS_RESOLVERS: "${r}" is not host[:port] (e.g. 1.1.1.1 or 127.0.0.1:8053)`);
-    }
+    const problem = resolverProblem(r);
+    if (problem) problems.push(`DNS_RESOLVERS: "${printable(r)}" ${problem}`);
   }
   const timeout = readSeconds(env, 'DNS_PROPAGATION_TIMEOUT', 120, problems);
   return { provider: 'cloudflare', resolvers: resolvers?.length ? resolvers : undefined, propagationTimeoutMs: timeout };
@@ -210,7 +217,8 @@ function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, ex
     problems.push('CLOUDFLARE_ZONE_ID is not a 32-character hex zone id (Cloudflare dashboard → Overview → Zone ID); or leave it empty');
   }
   const baseURL = env.CLOUDFLARE_BASE_URL || undefined;
-  if (baseURL && !/^https?:\/\//.test(baseURL)) problems.push(`CLOUDFLARE_BASE_URL: "${baseURL}" is not a URL`);
+  const badBase = baseURL && urlProblem(baseURL, ['http:', 'https:']);
+  if (badBase) problems.push(`CLOUDFLARE_BASE_URL: "${printable(baseURL)}" ${badBase} (e.g. https://api.cloudflare.com/client/v4)`);
   return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL };
 }
 
@@ -229,7 +237,7 @@ function readRestart(env: Env, problems: string[]): Config['restart'] {
 
 function readNodeRed(env: Env, names: string[], problems: string[]): Config['nodeRed'] {
   const url = env.NODE_RED_URL?.trim() || undefined;
-  if (url && !/^https:\/\/[^\s/]+/.test(url)) {
+  if (url && urlProblem(url, ['https:'])) {
     problems.push(`NODE_RED_URL: "${url}" is not an https:// URL (e.g. https://127.0.0.1:1880)`);
   }
   const servername = env.NODE_RED_SNI?.trim() || names.find((n) => !n.startsWith('*.')) || names[0]?.replace(/^\*\./, 'www.') || 'localhost';
@@ -238,7 +246,7 @@ function readNodeRed(env: Env, names: string[], problems: string[]): Config['nod
 
 function readNotify(env: Env, problems: string[]): Config['notify'] {
   const url = env.NOTIFY_URL?.trim() || undefined;
-  if (url && !/^https?:\/\/\S+$/.test(url)) problems.push('NOTIFY_URL is not an http(s) URL');
+  if (url && urlProblem(url, ['http:', 'https:'])) problems.push('NOTIFY_URL is not an http(s) URL');
   let command: string[] | undefined;
   try {
     command = env.NOTIFY_COMMAND?.trim() ? splitArgv(env.NOTIFY_COMMAND) : undefined;
@@ -246,17 +254,6 @@ function readNotify(env: Env, problems: string[]): Config['notify'] {
     problems.push(`NOTIFY_COMMAND: ${(err as Error).message}`);
   }
   return { command, url: url ? new Secret(url) : undefined };
-}
-
-function readSeconds(env: Env, name: string, fallback: number, problems: string[], zeroAllowed = false): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback * 1000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0 || (seconds === 0 && !zeroAllowed)) {
-    problems.push(`${name}: "${raw}" is not a positive number of seconds`);
-    return fallback * 1000;
-  }
-  return seconds * 1000;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -2,10 +2,13 @@ import { domainToASCII } from 'node:url';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
+/** The most names Let's Encrypt puts on one certificate (its "names per certificate" limit). */
+export const MAX_NAMES = 100;
+
 /**
  * Parses DOMAINS (a comma list) into lower-case ASCII names, reporting each bad entry with what
  * is wrong: a URL instead of a name, a wildcard not in the leftmost label, a missing dot, a
- * character DNS does not allow. Returns the names and the problems found.
+ * character DNS does not allow, more names than Let's Encrypt takes. Returns the names and the problems found.
  */
 export function parseDomains(raw: string): { names: string[]; problems: string[] } {
   const names: string[] = [];
@@ -19,6 +22,9 @@ export function parseDomains(raw: string): { names: string[]; problems: string[]
     const name = toAscii(entry);
     if (!names.includes(name)) names.push(name);
   }
+  if (names.length > MAX_NAMES) {
+    problems.push(`DOMAINS: ${names.length} names (after dropping duplicates); Let's Encrypt allows at most ${MAX_NAMES} on one certificate: split them`);
+  }
   if (names.length === 0 && problems.length === 0) {
     problems.push('DOMAINS is empty: set it to your domain and its wildcard, e.g. DOMAINS=example.com,*.example.com');
   }
@@ -31,7 +37,8 @@ function toAscii(entry: string): string {
   return domainToASCII(lower);
 }
 
-function domainProblem(entry: string): string | null {
+/** Why `entry` is not a certificate name (a DNS name, optionally `*.` in front), or null. */
+export function domainProblem(entry: string): string | null {
   if (/^[a-z]+:\/\//i.test(entry) || entry.includes('/')) {
     return 'looks like a URL: give only the name, e.g. example.com';
   }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'dotenv';
 
 /** The settings nrcert knows; anything else in the env file is reported as a probable typo. */
@@ -30,6 +31,19 @@ export function readEnvFile(path: string): EnvFile {
   const text = readFileSync(path, 'utf8');
   const warnings: string[] = [];
   return { path, values: parse(text), problems: lintEnvText(text, path, warnings), warnings };
+}
+
+/**
+ * Where `path` points when it is a symbolic link to nothing, else null. Such a link is an
+ * error, not "no env file": it was meant to be read (a moved file, an unmounted disk).
+ */
+export function danglingLinkTarget(path: string): string | null {
+  try {
+    if (!lstatSync(path).isSymbolicLink() || existsSync(path)) return null;
+    return resolve(dirname(path), readlinkSync(path));
+  } catch {
+    return null;
+  }
 }
 
 function lintEnvText(text: string, path: string, warnings: string[]): string[] {

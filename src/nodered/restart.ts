@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { constants, existsSync, readFileSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/config';
 import { ConfigError } from '../errors';
 
@@ -65,4 +66,47 @@ function hasNoNewPrivs(): boolean {
 function sudoAllows(argv: string[]): boolean {
   const result = spawnSync('sudo', ['-n', '-l', ...argv], { stdio: 'ignore', timeout: 10_000 });
   return result.status === 0;
+}
+
+/** Where to look for a command's executable: the PATH and working directory the hook will run with. */
+export interface ExecutableLookup {
+  /** The PATH variable (`:`-separated). */
+  searchPath: string;
+  cwd: string;
+}
+
+/**
+ * Why RESTART_COMMAND's executable cannot be run, or null when it can: a name with a slash is a
+ * path (relative to `cwd`); a bare name is searched in PATH, as execvp does. Checked before an
+ * order, because the hook runs only after a new certificate is installed.
+ */
+export async function restartExecutableProblem(file: string, lookup: ExecutableLookup): Promise<string | null> {
+  if (file.includes('/')) {
+    const path = isAbsolute(file) ? file : resolve(lookup.cwd, file);
+    const why = await notExecutable(path);
+    return why && `RESTART_COMMAND: ${path} ${why}; give the full path of an executable`;
+  }
+  const dirs = lookup.searchPath.split(delimiter).map((d) => d || lookup.cwd);
+  const found: string[] = [];
+  for (const dir of dirs) {
+    const why = await notExecutable(join(dir, file));
+    if (why === null) return null;
+    if (why !== 'does not exist') found.push(`${join(dir, file)} ${why}`);
+  }
+  if (found.length > 0) return `RESTART_COMMAND: "${file}" is in PATH but cannot be run (${found.join('; ')})`;
+  return `RESTART_COMMAND: "${file}" is not found in PATH (${lookup.searchPath || 'empty'}); install it or give its full path`;
+}
+
+/** Why `path` is not an executable file ("does not exist", "is a directory", …), or null. */
+async function notExecutable(path: string): Promise<string | null> {
+  try {
+    if (!(await stat(path)).isFile()) return 'is not a file';
+    await access(path, constants.X_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+    if (code === 'EACCES') return 'is not executable (chmod +x it)';
+    return `cannot be checked (${code ?? 'error'})`;
+  }
 }

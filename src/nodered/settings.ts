@@ -8,7 +8,7 @@ import { formatTimestamp } from '../store/lineage';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { InstallError, NrcertError, UsageError } from '../errors';
@@ -101,11 +101,14 @@ export interface ApplyResult {
   backupPath: string | null;
   /** Whether CERT_DIR/privkey.pem exists (so the check judged what https() returns). */
   certificatePresent: boolean;
+  /** Temporary files of an earlier, interrupted --apply that were removed first. */
+  leftoversRemoved: string[];
 }
 
 /** Puts the nrcert block into settings.js, or refuses with an InstallError leaving it untouched. */
 export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
   const path = await existingFile(opts.settingsPath);
+  const leftoversRemoved = await removeLeftovers(path);
   const raw = await readFile(path).catch((err: NodeJS.ErrnoException) => {
     throw new InstallError(`cannot read ${path} (${err.code ?? err.message}); check its permissions`, { cause: err });
   });
@@ -120,7 +123,7 @@ export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
     throw err;
   }
   const certificatePresent = existsSync(join(opts.certDir, 'privkey.pem'));
-  const result = { path, ...info, certificatePresent };
+  const result = { path, ...info, certificatePresent, leftoversRemoved };
   if (text === source) return { ...result, changed: false, backupPath: null };
   return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, certificatePresent) };
 }
@@ -156,8 +159,7 @@ async function replaceChecked(path: string, raw: Buffer, text: string, opts: App
   const st = await stat(path);
   const mode = st.mode & 0o7777;
   const ownership: Ownership = st.uid === process.getuid?.() && st.gid === process.getgid?.() ? {} : { owner: st.uid, group: st.gid };
-  // Keep the extension: node --check and require() treat the file as they treat settings.js.
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp${extname(path) || '.js'}`);
+  const temp = tempPathFor(path);
   try {
     await writeFileSynced(temp, text, mode, ownership);
     await checkSettings(path, temp, callHttps, opts);
@@ -170,6 +172,35 @@ async function replaceChecked(path: string, raw: Buffer, text: string, opts: App
     if (err instanceof NrcertError) throw err;
     throw refusal(path, `writing it failed (${(err as Error).message})`, err);
   }
+}
+
+/**
+ * The file the edited text is written to and checked in, beside settings.js:
+ * `.settings.js.<8 hex>.tmp.js`. It keeps the extension, so node --check and require() treat it
+ * as they treat settings.js.
+ */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp${extname(path) || '.js'}`);
+}
+
+/**
+ * Removes what a killed --apply left: regular files beside `path` named as tempPathFor names
+ * them and owned by the owner of `path` (whom they are made for). Links and other names stay.
+ */
+async function removeLeftovers(path: string): Promise<string[]> {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^\\.${escape(basename(path))}\\.[0-9a-f]{8}\\.tmp${escape(extname(path) || '.js')}$`);
+  const owner = (await stat(path)).uid;
+  const removed: string[] = [];
+  for (const name of await readdir(dirname(path)).catch(() => [])) {
+    const leftover = join(dirname(path), name);
+    if (!pattern.test(name)) continue;
+    const st = await lstat(leftover).catch(() => null);
+    if (!st?.isFile() || st.uid !== owner) continue;
+    await rm(leftover, { force: true });
+    removed.push(leftover);
+  }
+  return removed;
 }
 
 /** Saves the original as `<path>.nrcert-backup-<UTC time>` (with -2, -3… if that name is taken). */

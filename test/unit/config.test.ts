@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ACME_DIRECTORIES, loadConfig, type Config, type ConfigSources } from '../../src/config/config';
+import { DEFAULT_MAX_SECONDS, DURATION_MAX_SECONDS, readSeconds } from '../../src/config/values';
 import { ConfigError } from '../../src/errors';
 
 const TOKEN = 'SENTINEL-cf-token-0123456789abcdefABCDEF';
@@ -330,5 +331,99 @@ describe('loadConfig RESTART_COMMAND', () => {
       const err = problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, RESTART_COMMAND: raw }));
       expect(err.problems).toEqual([expect.stringMatching(/^RESTART_COMMAND: unclosed ["'] quote/)]);
     }
+  });
+});
+
+describe('loadConfig catches what would fail only after an order', () => {
+  const problems = (env: Record<string, string>) => problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, ...env })).problems;
+
+  it('refuses a DNS_RESOLVERS port outside 1–65535', () => {
+    for (const bad of ['127.0.0.1:99999', '127.0.0.1:0', '[::1]:65536']) {
+      expect(problems({ DNS_RESOLVERS: `1.1.1.1,${bad}` })).toEqual([expect.stringMatching(new RegExp(`^DNS_RESOLVERS: "${bad.replace(/[[\].]/g, '\\$&')}" .*port.*1 to 65535`))]);
+    }
+    const config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, DNS_RESOLVERS: '127.0.0.1:65535,[::1]:53,1.1.1.1' }), 'renew');
+    expect(config.dns.resolvers).toEqual(['127.0.0.1:65535', '[::1]:53', '1.1.1.1']);
+  });
+
+  it('refuses a CLOUDFLARE_BASE_URL without a host or not http(s)', () => {
+    for (const bad of ['http://', 'https://', 'ftp://api.example/', 'http:///client/v4', 'https://exa mple/']) {
+      expect(problems({ CLOUDFLARE_BASE_URL: bad })).toEqual([expect.stringContaining(`CLOUDFLARE_BASE_URL: "${bad}"`)]);
+    }
+    const config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: 'http://127.0.0.1:8080/client/v4' }), 'renew');
+    expect(config.cloudflare.baseURL).toBe('http://127.0.0.1:8080/client/v4');
+  });
+
+  it('refuses host-less or out-of-range URLs in ACME_DIRECTORY, NODE_RED_URL and NOTIFY_URL', () => {
+    expect(problems({ ACME_DIRECTORY: 'https://:14000/dir' })).toEqual([expect.stringMatching(/^ACME_DIRECTORY: /)]);
+    expect(problems({ NODE_RED_URL: 'https://127.0.0.1:99999' })).toEqual([expect.stringMatching(/^NODE_RED_URL: /)]);
+    expect(problems({ NOTIFY_URL: 'http:///topic' })).toEqual(['NOTIFY_URL is not an http(s) URL']);
+  });
+
+  it('refuses more than 100 names, counting them after duplicates are dropped', () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `h${i}.example.com`);
+    expect(problems({ DOMAINS: names(101).join(',') })).toEqual([expect.stringMatching(/^DOMAINS: 101 names .*at most 100/)]);
+    const hundred = [...names(100), ...names(100).map((n) => n.toUpperCase()), 'h0.example.com.'].join(',');
+    expect(loadConfig(sources({ DOMAINS: hundred, CLOUDFLARE_API_TOKEN: TOKEN }), 'renew').domains).toHaveLength(100);
+  });
+
+  it('refuses an ACME_EMAIL with a NUL or control character, or malformed, without echoing the raw bytes', () => {
+    for (const bad of ['me\u0000@example.com', 'me@example.com\n', 'me@exa\tmple.com', 'me@example.com\u007f']) {
+      const found = problems({ ACME_EMAIL: bad });
+      expect(found).toEqual([expect.stringMatching(/^ACME_EMAIL: .*control character/)]);
+      expect(found[0]).not.toMatch(/[\u0000-\u001f\u007f]/);
+    }
+    for (const bad of ['me@@example.com', 'me@example', 'me@-bad.example.com', 'me@example..com', '.me@example.com', 'a,b@example.com', 'me@example.com,you@example.com', `${'x'.repeat(250)}@example.com`]) {
+      expect(problems({ ACME_EMAIL: bad })).toEqual([expect.stringMatching(/^ACME_EMAIL: .*is not an e-mail address/)]);
+    }
+    for (const good of ['me@example.com', 'first.last+nrcert@sub.example.co.uk', "o'brien@example.ie"]) {
+      expect(loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, ACME_EMAIL: good }), 'renew').acme.email).toBe(good);
+    }
+  });
+
+  it.each([
+    ['RESTART_TIMEOUT', 3600],
+    ['NODE_RED_VERIFY_TIMEOUT', 3600],
+    ['DNS_PROPAGATION_TIMEOUT', 3600],
+    ['RENEW_START_DELAY', 86_400],
+  ])('refuses %s above its maximum of %d seconds, naming the maximum', (name, max) => {
+    expect(problems({ [name]: '99999999' })).toEqual([expect.stringMatching(new RegExp(`^${name}: "99999999" .*at most ${max} seconds`))]);
+    expect(problems({ [name]: String(max + 1) })).toHaveLength(1);
+    expect(() => loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, [name]: String(max) }), 'renew')).not.toThrow();
+  });
+
+  it('keeps every maximum, and the default one for a setting without its own, below 2^31 ms (setTimeout turns more into 1 ms)', () => {
+    for (const max of [DEFAULT_MAX_SECONDS, ...Object.values(DURATION_MAX_SECONDS)]) expect(max * 1000).toBeLessThan(2 ** 31);
+    const problems: string[] = [];
+    expect(readSeconds({ SOME_NEW_TIMEOUT: String(DEFAULT_MAX_SECONDS + 1) }, 'SOME_NEW_TIMEOUT', 30, problems)).toBe(30_000);
+    expect(problems).toEqual([`SOME_NEW_TIMEOUT: "${DEFAULT_MAX_SECONDS + 1}" is too long; give at most ${DEFAULT_MAX_SECONDS} seconds (1 h)`]);
+  });
+
+  it('names a NUL in a path or command setting without printing the value', () => {
+    const found = problems({ CERT_DIR: '/tmp/a\u0000b', RESTART_COMMAND: 'restart\u0000now' });
+    expect(found).toEqual(['CERT_DIR: contains a NUL character; retype the value', 'RESTART_COMMAND: contains a NUL character; retype the value']);
+  });
+});
+
+describe('loadConfig dangling env file links', () => {
+  it('reports a ./.env that is a link to nothing, naming the link and its target', () => {
+    const target = join(dir, 'gone.env');
+    symlinkSync(target, join(cwd, '.env'));
+    const err = problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN }));
+    expect(err.problems).toEqual([expect.stringContaining(`${join(cwd, '.env')} is a symbolic link to ${target}, which does not exist`)]);
+  });
+
+  it('reports an --env-file or NRCERT_ENV_FILE that is a link to nothing, naming the setting', () => {
+    const link = join(dir, 'link.env');
+    symlinkSync(join(dir, 'gone.env'), link);
+    const byFlag = problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN }, { envFileFlag: link }));
+    expect(byFlag.problems).toEqual([expect.stringMatching(/^--env-file: .*link\.env is a symbolic link to .*gone\.env, which does not exist/)]);
+    const byVar = problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, NRCERT_ENV_FILE: link }));
+    expect(byVar.problems).toEqual([expect.stringMatching(/^NRCERT_ENV_FILE: .*symbolic link/)]);
+  });
+
+  it('still reads an env file through a link that resolves', () => {
+    writeEnv(join(dir, 'real.env'), 'DOMAINS=linked.example\n');
+    symlinkSync(join(dir, 'real.env'), join(cwd, '.env'));
+    expect(loadConfig(sources({}), 'status').domains).toEqual(['linked.example']);
   });
 });

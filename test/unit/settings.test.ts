@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
-  chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,6 +260,29 @@ describe('applySettings', () => {
     const result = await apply(path, { certDir: join(dir, 'empty') });
     expect(result).toMatchObject({ changed: true, certificatePresent: false });
     expect(readFileSync(path, 'utf8')).toBe(`module.exports = {${'\n'}${settingsBlock({ certDir: join(dir, 'empty'), refreshMinutes: 1 })}};\n`);
+  });
+
+  it('removes the temporary files a killed --apply left beside settings.js, and only those', async () => {
+    const path = settingsFile('module.exports = {};\n');
+    const folder = join(path, '..');
+    const leftovers = ['.settings.js.0a1b2c3d.tmp.js', '.settings.js.ffffffff.tmp.js'];
+    const kept = ['.settings.js.0a1b2c3.tmp.js', '.settings.js.0a1b2c3d.tmp', '.other.js.0a1b2c3d.tmp.js', 'settings.js.0a1b2c3d.tmp.js'];
+    for (const name of [...leftovers, ...kept]) writeFileSync(join(folder, name), 'module.exports = { half');
+    symlinkSync(join(dir, 'elsewhere.js'), join(folder, '.settings.js.abcdef12.tmp.js')); // a link is never ours
+    kept.push('.settings.js.abcdef12.tmp.js');
+    if (process.getuid?.() === 0) {
+      // Someone else's file with our name pattern is not ours either.
+      writeFileSync(join(folder, '.settings.js.12345678.tmp.js'), 'x');
+      chownSync(join(folder, '.settings.js.12345678.tmp.js'), 4321, 4321);
+      kept.push('.settings.js.12345678.tmp.js');
+    }
+    const result = await apply(path);
+    expect(result.changed).toBe(true);
+    expect(result.leftoversRemoved.sort()).toEqual(leftovers.map((n) => join(folder, n)).sort());
+    expect(readdirSync(folder).sort()).toEqual(['settings.js', 'settings.js.nrcert-backup-20261123T071510Z', ...kept].sort());
+    // Also when there is nothing to change.
+    writeFileSync(join(folder, leftovers[0]), 'x');
+    expect((await apply(path)).leftoversRemoved).toEqual([join(folder, leftovers[0])]);
   });
 
   it('says where it looked when there is no settings file', async () => {
