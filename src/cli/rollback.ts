@@ -8,7 +8,7 @@ import { validateRestorable } from '../store/validate';
 import { fileStateStore } from '../renewal/state';
 import { emptyRecord } from '../renewal/lineages';
 import { nothingToRollBackTo, rollbackTarget, switchAndActivate, validTarget, type Target } from '../renewal/rollback';
-import type { RunContext } from '../renewal/renew';
+import type { RunContext } from '../renewal/run';
 import { certStore, stateArchive, stateLock } from './renew-deps';
 
 /**

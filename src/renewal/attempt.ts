@@ -2,7 +2,8 @@ import { AcmeError, NrcertError, RolledBackError, addNote, exitCodeOf } from '..
 import type { CertificateInfo } from '../store/types';
 import { dueAt } from './policy';
 import { nextAttemptAt } from './backoff';
-import { renewLocked, type RenewDeps, type RenewOptions, type RenewOutcome, type RunContext } from './renew';
+import { renewLocked, type RenewDeps, type RenewOptions, type RenewOutcome } from './renew';
+import type { RunContext } from './run';
 import type { RenewalState } from './state';
 import { buildNotifyEvent, type NotifyEvent, type NotifyEventFields } from '../service/notify';
 import type { ServiceStatus } from '../service/status-file';
@@ -92,7 +93,7 @@ async function recordFailure(deps: RenewDeps, run: RunContext, err: unknown, lef
     ? `next try after ${state.nextAttemptAt}`
     : 'no ACME order was placed, so it is tried again at the next check';
   deps.logger.error({ failures: state.consecutiveFailures, nextAttemptAt: state.nextAttemptAt, transient, orderPlaced: run.ordered }, `renewal failed; ${next}`);
-  const installed = run.installed?.info ?? (await deps.store.installed().catch(() => null))?.info;
+  const installed = run.installed?.info;
   const left = leftovers.length > 0 ? ` TXT records left behind (removed by the next run): ${leftovers.join(', ')}.` : '';
   await deps.reporter.notify(event(rolledBack ? 'rollback' : 'renewal_failed', deps, installed, {
     message: rolledBack
@@ -108,9 +109,8 @@ async function recordFailure(deps: RenewDeps, run: RunContext, err: unknown, lef
 async function report(deps: RenewDeps, run: RunContext): Promise<void> {
   const { state } = run;
   const now = deps.now();
-  const current = await deps.store.installed().catch(() => null);
-  const installed = current?.info ?? null;
-  const ari = current && run.ari?.certId && current.id === run.installed?.id ? run.ari : undefined;
+  const installed = run.installed?.info ?? null;
+  const ari = run.ari;
   const lastNotice = state.lastExpiringNoticeAt ? Date.parse(state.lastExpiringNoticeAt) : 0;
   if (installed && installed.notAfter.getTime() - now.getTime() < 7 * DAY_MS && now.getTime() - lastNotice >= DAY_MS) {
     const days = Math.max(0, Math.floor((installed.notAfter.getTime() - now.getTime()) / DAY_MS));

@@ -1,12 +1,12 @@
 import type { Logger } from '../log';
 import { ACME_DIRECTORIES } from '../config/config';
 import { validateCertificateSet } from '../store/validate';
-import type { CertificateInfo, Installed } from '../store/types';
-import { decideRenewal, type AriAdvice, type RenewalDecision } from './policy';
+import type { CertificateInfo } from '../store/types';
+import { decideRenewal, type RenewalDecision } from './policy';
 import { clearPending, emptyRecord, markPending, protectedLineages } from './lineages';
 import { activateOrRollBack } from './rollback';
 import type { Activator, Archive, AriSource, CertStore, Issuer, Locker, Reporter, StateStore } from './ports';
-import type { RenewalState } from './state';
+import { installCurrent, type RunContext } from './run';
 
 /** What a renewal needs, built by the CLI (`cli/renew-deps.ts`) or a test, and passed in. */
 export interface RenewDeps {
@@ -39,16 +39,6 @@ export type RenewOutcome =
   | { action: 'held'; decision: RenewalDecision; until: Date }
   | { action: 'dry-run'; certificate: CertificateInfo; directoryUrl: string }
   | { action: 'renewed'; certificate: CertificateInfo; lineage: string; decision: RenewalDecision; warnings: string[] };
-
-/** One run under the lock: the state read at its start, what is installed, what ARI said, whether an order was placed. */
-export interface RunContext {
-  state: RenewalState;
-  installed: Installed | null;
-  ari?: AriAdvice;
-  ordered: boolean;
-  /** The issuer, once this run needed one (its leftovers are reported). */
-  issuer?: Issuer;
-}
 
 /**
  * One renewal, certmagic's way, inside the lock the caller holds (see attempt.ts): finish an
@@ -83,11 +73,12 @@ export async function renewLocked(deps: RenewDeps, run: RunContext, options: Ren
   await deps.state.write(run.state);
   const present = await deps.store.lineages();
   const { id } = await deps.store.install(set, { protect: protectedLineages(record, present, run.installed?.id ?? null) });
+  installCurrent(run, { id, info: certificate, pem: set.cert });
   record = run.state.lineages;
   run.state.lineages = markPending(record, certificate.fingerprint256, deps.now(), id);
   deps.logger.info({ lineage: id }, 'certificate installed');
   const warnings = await afterSwap(deps, run, id, set);
-  await activateOrRollBack(deps, run, { id, info: certificate });
+  await activateOrRollBack(deps, run, { id, info: certificate, pem: set.cert });
   return { action: 'renewed', certificate, lineage: id, decision, warnings };
 }
 
@@ -120,9 +111,9 @@ async function resumePending(deps: RenewDeps, run: RunContext): Promise<void> {
     return;
   }
   deps.logger.warn({ lineage: installed.id, since: pending.since }, 'an earlier run installed this certificate but stopped before Node-RED took it; activating it now');
-  await activateOrRollBack(deps, run, { id: installed.id, info: installed.info });
-  run.installed = await deps.store.installed();
+  await activateOrRollBack(deps, run, { id: installed.id, info: installed.info, pem: installed.pem });
 }
+
 
 /** The policy's decision about what is installed (ARI asked once per run). */
 async function decide(deps: RenewDeps, run: RunContext, options: RenewOptions): Promise<RenewalDecision> {

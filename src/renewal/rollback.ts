@@ -8,14 +8,16 @@ import { HookError, NoRollbackTargetError, RolledBackError } from '../errors';
 import { validateRestorable } from '../store/validate';
 import type { CertificateInfo } from '../store/types';
 import { clearPending, emptyRecord, markFailed, markLive, rollbackCandidates, type LineageRecord } from './lineages';
-import type { RenewDeps, RunContext } from './renew';
+import type { RenewDeps } from './renew';
+import { installCurrent, type RunContext } from './run';
 
 type Deps = Pick<RenewDeps, 'store' | 'activator' | 'logger' | 'now'>;
 
-/** A lineage to activate: its id and its certificate's facts. */
+/** A lineage to activate: its id, its certificate's facts and PEM. */
 export interface Target {
   id: string;
   info: CertificateInfo;
+  pem: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function activateOrRollBack(deps: Deps, run: RunContext, lineage: T
  */
 export async function switchAndActivate(deps: Deps, run: RunContext, target: Target): Promise<{ ok: boolean; text: string }> {
   await deps.store.switchTo(target.id);
+  installCurrent(run, target);
   const record = run.state.lineages ?? emptyRecord();
   try {
     await deps.activator.activate(target);
@@ -87,7 +90,8 @@ export async function rollbackTarget(deps: Pick<Deps, 'store' | 'logger'>, recor
 
 /** Lineage `id` read and checked (its key matches its certificate), or an InstallError. */
 export async function validTarget(deps: Pick<Deps, 'store'>, id: string): Promise<Target> {
-  return { id, info: validateRestorable(await deps.store.read(id), `certificate ${id}`) };
+  const set = await deps.store.read(id);
+  return { id, info: validateRestorable(set, `certificate ${id}`), pem: set.cert };
 }
 
 /** The error for a rollback with nowhere to go. */

@@ -45,8 +45,11 @@ export class MemoryStore implements CertStore {
   sets = new Map<string, CertificateSet>();
   currentId: string | null = null;
   switches: string[] = [];
+  /** How often the installed certificate was read. */
+  reads = 0;
   private counter = 0;
   async installed() {
+    this.reads += 1;
     if (!this.currentId) return null;
     const set = this.sets.get(this.currentId)!;
     return { id: this.currentId, info: certificateInfo(set.cert), pem: set.cert };

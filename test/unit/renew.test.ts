@@ -6,8 +6,9 @@
 import { DnsProviderError, HookError, InstallError, LockedError, RolledBackError } from '../../src/errors';
 import { attemptRenewal } from '../../src/renewal/attempt';
 import { markPending } from '../../src/renewal/lineages';
-import { FAILURE_DELAYS_MS } from '../../src/renewal/backoff';
+import { FAILURE_DELAYS_MS, nextAttemptAt } from '../../src/renewal/backoff';
 import { fakeDeps, makeSet } from '../fakes/renewal-ports';
+import { certificateInfo } from '../../src/store/pem';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -235,6 +236,23 @@ describe('attemptRenewal', () => {
     expect(ok.action === 'renewed' && ok.warnings).toEqual(['the TXT record _acme-challenge.example.test could not be removed; the next run removes it']);
   });
 
+  it('reads the installed certificate once per run, whatever the run does', async () => {
+    const f = await withLiveCertificate();
+    for (const options of [{}, { force: true }]) {
+      f.store.reads = 0;
+      await attemptRenewal(f.deps, options);
+      expect(f.store.reads).toBe(1);
+    }
+    f.activator.failAll = true;
+    const activate = f.activator.activate.bind(f.activator);
+    const live = f.store.currentId;
+    f.activator.activate = async (l) => (l.id === live ? undefined : activate(l));
+    f.store.reads = 0;
+    await expect(attemptRenewal(f.deps, { force: true })).rejects.toThrow(RolledBackError);
+    expect(f.store.reads).toBe(1);
+    expect(f.reporter.statuses.at(-1)!.certificate!.fingerprint256).toBe(certificateInfo(f.store.sets.get(live!)!.cert).fingerprint256);
+  });
+
   it('a dry run writes no state and no status', async () => {
     const f = await withLiveCertificate();
     const writes = f.state.writes;
@@ -242,5 +260,19 @@ describe('attemptRenewal', () => {
     expect(outcome.action).toBe('dry-run');
     expect(f.state.writes).toBe(writes);
     expect(f.store.currentId).toBe(f.first);
+  });
+});
+
+describe('nextAttemptAt', () => {
+  const now = new Date('2026-03-01T00:00:00Z');
+  it('waits 1 h, 6 h, 24 h, then 72 h after failed orders; permanent ones start at 24 h', () => {
+    const waits = [1, 2, 3, 4, 9].map((n) => nextAttemptAt(n, false, now).getTime() - now.getTime());
+    expect(waits).toEqual([1, 6, 24, 72, 72].map((h) => h * HOUR));
+    expect([1, 2, 3].map((n) => nextAttemptAt(n, true, now).getTime() - now.getTime())).toEqual([24, 72, 72].map((h) => h * HOUR));
+  });
+  it('waits longer when the CA asked for it (Retry-After), never shorter', () => {
+    const asked = new Date(now.getTime() + 5 * HOUR);
+    expect(nextAttemptAt(1, false, now, asked)).toEqual(asked);
+    expect(nextAttemptAt(4, false, now, asked).getTime() - now.getTime()).toBe(72 * HOUR);
   });
 });
