@@ -15,11 +15,17 @@ export interface RenewalWindow {
   end: Date;
 }
 
-/** What the CA said about one certificate. */
+/**
+ * What the CA said about one certificate: the one runtime shape of ARI (the policy reads it, the
+ * renewal sends its `certId` as `replaces`); STATE_DIR/ari.json keeps it as AriState.
+ */
 export interface RenewalInfo {
   /** The certificate's ARI id: the renewalInfo path segment and the `replaces` of a renewal. */
   certId: string;
-  suggestedWindow: RenewalWindow;
+  /** The suggested window (RFC 9773 §4.2 `suggestedWindow`). */
+  window: RenewalWindow;
+  /** The random time inside the window, chosen once and kept by the caller (RFC 9773 §4.2). */
+  chosenAt?: Date;
   /** A page explaining an unusual window (e.g. a revocation incident), to show the user. */
   explanationURL?: string;
   /** When to ask again: the Retry-After header, default six hours, kept within [1 min, 24 h]. */
@@ -191,17 +197,11 @@ function parseWindow(json: unknown): RenewalWindow | undefined {
 }
 
 /**
- * Asks the CA when to renew `certPem` (RFC 9773 §4): reads the directory's `renewalInfo` URL,
+ * Asks the CA when to renew the certificate with ARI id `certId` (see certificateId; RFC 9773 §4): reads the directory's `renewalInfo` URL,
  * then GETs `<renewalInfo>/<certId>` (unauthenticated). Never throws for network, HTTP or
  * format problems: those come back as `{ ok: false, reason }` so the caller decides without ARI.
  */
-export async function fetchRenewalInfo(directoryUrl: string, certPem: string | Buffer, opts: FetchRenewalInfoOptions): Promise<RenewalInfoResult> {
-  let certId: string;
-  try {
-    certId = certificateId(certPem);
-  } catch (err) {
-    return { ok: false, unsupported: true, reason: (err as Error).message };
-  }
+export async function fetchRenewalInfo(directoryUrl: string, certId: string, opts: FetchRenewalInfoOptions): Promise<RenewalInfoResult> {
   let step = 'the ACME directory';
   try {
     const dir = await getJson(directoryUrl, opts);
@@ -214,7 +214,7 @@ export async function fetchRenewalInfo(directoryUrl: string, certPem: string | B
     const window = parseWindow(answer.json);
     if (!window) return failed(`${step} for ${certId} holds no valid suggestedWindow`);
     const explanation = (answer.json as { explanationURL?: unknown }).explanationURL;
-    const info: RenewalInfo = { certId, suggestedWindow: window, retryAfter: renewalInfoRetryAfter(answer.headers['retry-after'], opts.now) };
+    const info: RenewalInfo = { certId, window, retryAfter: renewalInfoRetryAfter(answer.headers['retry-after'], opts.now) };
     if (typeof explanation === 'string') info.explanationURL = explanation;
     return { ok: true, info };
   } catch (err) {

@@ -2,7 +2,7 @@ import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { readInstalledCertificate } from '../store/pem';
 import { decideRenewal, dueAt } from '../renewal/policy';
-import { savedAriAdvice } from '../renewal/ari-state';
+import { savedRenewalInfo } from '../renewal/ari-state';
 import { fileStateStore } from '../renewal/state';
 import { emptyRecord, lineageStates, type LineageState } from '../renewal/lineages';
 import { FileCertStore } from '../store/cert-dir';
@@ -20,7 +20,7 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'status');
   const installed = await readInstalledCertificate(config.certDir);
   const now = new Date();
-  const ari = installed ? await savedAriAdvice(config, installed.pem) : undefined;
+  const ari = installed ? await savedRenewalInfo(config, installed.pem) : undefined;
   const certificates = installed
     ? [
         {

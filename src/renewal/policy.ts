@@ -1,4 +1,5 @@
 import type { CertificateInfo } from '../store/types';
+import type { RenewalInfo } from '../acme/ari';
 
 /** The renewal decision and why, for the log and for `status`. */
 export interface RenewalDecision {
@@ -10,18 +11,6 @@ export interface RenewalDecision {
   nextCheck?: Date;
 }
 
-/** What the CA's renewal information (ARI, RFC 9773) says about the installed certificate. */
-export interface AriAdvice {
-  /** The certificate's ARI id (RFC 9773 §4.1), sent as `replaces` when renewing it. */
-  certId?: string;
-  /** The CA's suggested renewal window. */
-  window: { start: Date; end: Date };
-  /** The random time inside the window, chosen once and kept by the caller (RFC 9773 §4.2). */
-  chosenAt?: Date;
-  /** When to ask the CA again (its Retry-After). */
-  retryAfter?: Date;
-  explanationURL?: string;
-}
 
 type Validity = Pick<CertificateInfo, 'notBefore' | 'notAfter'>;
 
@@ -35,7 +24,7 @@ export function emergencyAt(cert: Validity): Date {
 }
 
 /** The time ARI asks for: the chosen time, kept inside the window (its start when none was chosen). */
-function ariTime(ari: AriAdvice): Date {
+function ariTime(ari: RenewalInfo): Date {
   const t = (ari.chosenAt ?? ari.window.start).getTime();
   return new Date(Math.min(Math.max(t, ari.window.start.getTime()), ari.window.end.getTime()));
 }
@@ -44,7 +33,7 @@ function ariTime(ari: AriAdvice): Date {
  * A window that ended before this certificate was issued cannot be about it (a stale or
  * misdirected answer); following it would renew a fresh certificate again and again.
  */
-function usableAri(cert: Validity, ari?: AriAdvice): ari is AriAdvice {
+function usableAri(cert: Validity, ari?: RenewalInfo): ari is RenewalInfo {
   return ari !== undefined && ari.window.end.getTime() > cert.notBefore.getTime();
 }
 
@@ -52,7 +41,7 @@ function usableAri(cert: Validity, ari?: AriAdvice): ari is AriAdvice {
  * When the certificate becomes due: at ARI's chosen time when the CA gave a window (but never
  * later than the emergency point), otherwise once less than a third of its lifetime is left.
  */
-export function dueAt(cert: Validity, ari?: AriAdvice): Date {
+export function dueAt(cert: Validity, ari?: RenewalInfo): Date {
   if (usableAri(cert, ari)) return new Date(Math.min(ariTime(ari).getTime(), emergencyAt(cert).getTime()));
   return new Date(cert.notAfter.getTime() - lifetimeMs(cert) / 3);
 }
@@ -73,7 +62,7 @@ export function decideRenewal(input: {
   names: string[];
   now: Date;
   force?: boolean;
-  ari?: AriAdvice;
+  ari?: RenewalInfo;
 }): RenewalDecision {
   const { installed, names, now } = input;
   if (!installed) return { due: true, reason: 'no certificate is installed yet' };
@@ -92,7 +81,7 @@ export function decideRenewal(input: {
   return { due: false, reason: `not due until ${iso(due)} (a third of its lifetime before expiry)${ignored}`, dueAt: due, nextCheck: due };
 }
 
-function decideByAri(ari: AriAdvice, now: Date, due: Date): RenewalDecision {
+function decideByAri(ari: RenewalInfo, now: Date, due: Date): RenewalDecision {
   const { start, end } = ari.window;
   const explained = ari.explanationURL ? ` (see ${ari.explanationURL})` : '';
   const text = `ARI: the CA suggests renewing between ${iso(start)} and ${iso(end)}${explained}; chose ${iso(ariTime(ari))}`;

@@ -7,7 +7,7 @@
 import type { CertificateInfo, CertificateSet, Installed } from '../store/types';
 import type { NotifyEvent } from '../service/notify';
 import type { ServiceStatus } from '../service/status-file';
-import type { AriAdvice } from './policy';
+import type { RenewalInfo } from '../acme/ari';
 import type { RenewalState } from './state';
 
 /** One certificate order: the names, the CA, the certificate it replaces (ARI), a note when the order is placed. */
@@ -65,7 +65,7 @@ export interface Activator {
 
 /** What the CA's renewal information (ARI) says about the installed certificate. */
 export interface AriSource {
-  lookup(installed: Installed): Promise<AriAdvice | undefined>;
+  lookup(installed: Installed): Promise<RenewalInfo | undefined>;
 }
 
 /** Where a run reports to: notifications and the status files. */

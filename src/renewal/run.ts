@@ -1,5 +1,5 @@
 import type { Installed } from '../store/types';
-import type { AriAdvice } from './policy';
+import type { RenewalInfo } from '../acme/ari';
 import type { Issuer } from './ports';
 import type { RenewalState } from './state';
 
@@ -10,7 +10,7 @@ import type { RenewalState } from './state';
 export interface RunContext {
   state: RenewalState;
   installed: Installed | null;
-  ari?: AriAdvice;
+  ari?: RenewalInfo;
   ordered: boolean;
   /** The issuer, once this run needed one (its leftovers are reported). */
   issuer?: Issuer;

@@ -85,17 +85,17 @@ test('fetchRenewalInfo through the proxy returns the window the test set, for th
   const serial = Buffer.from(AsnConvert.parse(parsed.rawData, Certificate).tbsCertificate.serialNumber);
   expect(certId).toBe(`${keyId.toString('base64url')}.${serial.toString('base64url')}`);
   proxy.setWindow(certId, window, 3600, 'https://example.test/incident');
-  const result = await fetchRenewalInfo(proxy.directoryUrl, first.cert, { now, ca });
-  expect(result).toEqual({ ok: true, info: { certId, suggestedWindow: window, explanationURL: 'https://example.test/incident', retryAfter: new Date(now.getTime() + HOUR) } });
+  const result = await fetchRenewalInfo(proxy.directoryUrl, certificateId(first.cert), { now, ca });
+  expect(result).toEqual({ ok: true, info: { certId, window, explanationURL: 'https://example.test/incident', retryAfter: new Date(now.getTime() + HOUR) } });
   expect(proxy.renewalInfoRequests.at(-1)).toBe(certId);
 });
 
 test('refreshRenewalInfo keeps the chosen time and does not ask again before Retry-After', async () => {
   const now = new Date();
   const asked = proxy.renewalInfoRequests.length;
-  const { state } = await refreshRenewalInfo({ directoryUrl: proxy.directoryUrl, certPem: first.cert, now, ca, random: () => 0.5 });
+  const { state } = await refreshRenewalInfo({ directoryUrl: proxy.directoryUrl, certId: certificateId(first.cert), now, ca, random: () => 0.5 });
   expect(state).toMatchObject({ certId: certificateId(first.cert), retryAfter: new Date(now.getTime() + HOUR).toISOString() });
-  const again = await refreshRenewalInfo({ directoryUrl: proxy.directoryUrl, certPem: first.cert, previous: state, now: new Date(now.getTime() + HOUR / 2), ca });
+  const again = await refreshRenewalInfo({ directoryUrl: proxy.directoryUrl, certId: certificateId(first.cert), previous: state, now: new Date(now.getTime() + HOUR / 2), ca });
   expect(again).toMatchObject({ state, fetched: false });
   expect(proxy.renewalInfoRequests.length).toBe(asked + 1);
 });

@@ -186,7 +186,7 @@ describe('fetchRenewalInfo', () => {
     renewal = { status: 200, body: JSON.stringify({ suggestedWindow: { start: '2026-05-10T00:00:00Z', end: '2026-05-12T00:00:00Z' } }), headers: { 'retry-after': '7200' } };
   });
 
-  const fetch = (extra: { timeoutMs?: number } = {}) => fetchRenewalInfo(`${base}/dir`, cert, { now: NOW, ca, ...extra });
+  const fetch = (extra: { timeoutMs?: number } = {}) => fetchRenewalInfo(`${base}/dir`, certificateId(cert), { now: NOW, ca, ...extra });
 
   it('returns the window, the Retry-After and the certificate id, asking at <renewalInfo>/<certId>', async () => {
     renewal = { ...(renewal as Answer), body: JSON.stringify({ ...JSON.parse((renewal as Answer).body), explanationURL: 'https://ca.example/why' }) };
@@ -195,7 +195,7 @@ describe('fetchRenewalInfo', () => {
       ok: true,
       info: {
         certId,
-        suggestedWindow: { start: new Date('2026-05-10T00:00:00Z'), end: new Date('2026-05-12T00:00:00Z') },
+        window: { start: new Date('2026-05-10T00:00:00Z'), end: new Date('2026-05-12T00:00:00Z') },
         explanationURL: 'https://ca.example/why',
         retryAfter: new Date(NOW.getTime() + 2 * HOUR),
       },
@@ -237,32 +237,32 @@ describe('fetchRenewalInfo', () => {
   });
 
   it('reports an unreachable directory as an advisory failure', async () => {
-    const result = await fetchRenewalInfo('https://127.0.0.1:9/dir', cert, { now: NOW, ca });
+    const result = await fetchRenewalInfo('https://127.0.0.1:9/dir', certificateId(cert), { now: NOW, ca });
     expect(result).toEqual({ ok: false, unsupported: false, reason: 'cannot fetch the ACME directory: ECONNREFUSED' });
   });
 
   it('refreshRenewalInfo reuses the saved window until Retry-After, then asks again and keeps the chosen time', async () => {
-    const first = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certPem: cert, now: NOW, ca, random: () => 0.5 });
+    const first = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certId: certificateId(cert), now: NOW, ca, random: () => 0.5 });
     expect(first).toMatchObject({ fetched: true, state: { certId: certificateId(cert), chosenAt: '2026-05-11T00:00:00.000Z', retryAfter: '2026-05-01T14:00:00.000Z' } });
     const state = first.state as AriState;
 
     seen.length = 0;
-    const early = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certPem: cert, previous: state, now: new Date(NOW.getTime() + HOUR), ca });
+    const early = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certId: certificateId(cert), previous: state, now: new Date(NOW.getTime() + HOUR), ca });
     expect(early).toMatchObject({ fetched: false, state });
     expect(seen).toEqual([]);
 
     const later = new Date(NOW.getTime() + 3 * HOUR);
-    const refreshed = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certPem: cert, previous: state, now: later, ca, random: () => 0 });
+    const refreshed = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certId: certificateId(cert), previous: state, now: later, ca, random: () => 0 });
     expect(refreshed).toMatchObject({ fetched: true, state: { chosenAt: state.chosenAt, retryAfter: new Date(later.getTime() + 2 * HOUR).toISOString() } });
 
     renewal = { status: 500, body: '{}' };
-    const failed = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certPem: cert, previous: refreshed.state, now: new Date(later.getTime() + 3 * HOUR), ca });
+    const failed = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certId: certificateId(cert), previous: refreshed.state, now: new Date(later.getTime() + 3 * HOUR), ca });
     expect(failed).toMatchObject({ fetched: false, state: refreshed.state, reason: expect.stringMatching(/HTTP 500.*keeping the window fetched earlier/) });
   });
 
   it('refreshRenewalInfo ignores a saved state about another certificate', async () => {
     const other: AriState = { certId: 'AAAA.AQ', window: { start: '2026-05-02T00:00:00Z', end: '2026-05-03T00:00:00Z' }, chosenAt: '2026-05-02T01:00:00Z', retryAfter: '2027-01-01T00:00:00Z' };
-    const result = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certPem: cert, previous: other, now: NOW, ca, random: () => 0 });
+    const result = await refreshRenewalInfo({ directoryUrl: `${base}/dir`, certId: certificateId(cert), previous: other, now: NOW, ca, random: () => 0 });
     expect(result).toMatchObject({ fetched: true, state: { certId: certificateId(cert), chosenAt: '2026-05-10T00:00:00.000Z' } });
   });
 });

@@ -1,4 +1,5 @@
-import { decideRenewal, dueAt, emergencyAt, type AriAdvice } from '../../src/renewal/policy';
+import { decideRenewal, dueAt, emergencyAt } from '../../src/renewal/policy';
+import type { RenewalInfo } from '../../src/acme/ari';
 import type { CertificateInfo } from '../../src/store/types';
 
 const DAY = 24 * 3600 * 1000;
@@ -77,10 +78,12 @@ describe('decideRenewal', () => {
 });
 
 describe('decideRenewal with the CA\'s renewal window (ARI)', () => {
-  const ari = (start: number, end: number, chosen?: number, retryAfter?: number): AriAdvice => ({
+  // Without a Retry-After of its own, the CA is asked again long after anything here happens.
+  const ari = (start: number, end: number, chosen?: number, retryAfter?: number): RenewalInfo => ({
+    certId: 'aki.serial',
     window: { start: at(start), end: at(end) },
     chosenAt: chosen === undefined ? undefined : at(chosen),
-    retryAfter: retryAfter === undefined ? undefined : at(retryAfter),
+    retryAfter: at(retryAfter ?? 10_000),
   });
 
   it.each([
@@ -132,7 +135,7 @@ describe('decideRenewal with the CA\'s renewal window (ARI)', () => {
   });
 
   it('ignores a window that ended before the certificate was issued (a stale answer), saying so', () => {
-    const stale = { window: { start: at(-10), end: at(-9) }, chosenAt: at(-9.5) };
+    const stale = ari(-10, -9, -9.5);
     const decision = decideRenewal({ installed: cert(6), names: NAMES, now: at(1), ari: stale });
     expect(decision).toMatchObject({ due: false, dueAt: at(4) });
     expect(decision.reason).toMatch(/ignored a CA renewal window that ended before this certificate was issued/);
@@ -173,7 +176,7 @@ describe('no renewal loop (fake clock, hourly checks over 60 days)', () => {
       const installed = { ...cert(lifetimeDays), notBefore: t, notAfter: new Date(t.getTime() + lifetimeDays * DAY) };
       const w = window?.(t);
       // What the caller keeps per certificate: the window and a time chosen once inside it.
-      const advice = w ? { window: w, chosenAt: new Date(w.start.getTime() + (w.end.getTime() - w.start.getTime()) * nextRandom()) } : undefined;
+      const advice = w ? { certId: 'aki.serial', window: w, chosenAt: new Date(w.start.getTime() + (w.end.getTime() - w.start.getTime()) * nextRandom()), retryAfter: new Date(t.getTime() + 1000 * DAY) } : undefined;
       return { installed, advice };
     };
     let current = issue(ISSUED);

@@ -55,7 +55,7 @@ describe('attemptRenewal', () => {
     const outcome = await attemptRenewal(f.deps, {});
     expect(outcome.action).toBe('renewed');
     expect(f.store.currentId).not.toBe(f.first);
-    f.deps.ari = { lookup: async () => ({ certId: 'aki.serial', window: { start: new Date(0), end: new Date(1) } }) };
+    f.deps.ari = { lookup: async () => ({ certId: 'aki.serial', window: { start: new Date(0), end: new Date(1) }, retryAfter: new Date(0) }) };
     await attemptRenewal(f.deps, { force: true });
     expect(f.issuer.requests.at(-1)!.replaces).toBe('aki.serial');
   });
