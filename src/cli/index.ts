@@ -9,6 +9,7 @@
  */
 import { describeError, exitCodeOf, UsageError } from '../errors';
 import { parseArgs, type ParsedArgs } from './args';
+import { isJournalStream, withPriority } from '../util/journal';
 
 const USAGE = `Usage: nrcert <command> [options]
 
@@ -71,7 +72,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nrcert: ${describeError(err)}\n`);
+    // Under systemd the last word is an error for `journalctl -p err` too, whatever LOG_FORMAT says.
+    const text = `nrcert: ${describeError(err)}\n`;
+    process.stderr.write(isJournalStream(2) ? withPriority(3, text) : text);
     process.exitCode = exitCodeOf(err);
   },
 );
