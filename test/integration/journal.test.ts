@@ -4,10 +4,11 @@
  * LOG_FORMAT=json keeps JSON. The stderr here is a file whose device and inode JOURNAL_STREAM
  * names, as systemd does for its journal socket. The token never appears in any format.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, SENTINEL_TOKEN, startStack, type Stack } from '../helpers/cli';
+import { waitFor } from '../helpers/wait';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -16,7 +17,12 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 /** Runs `nrcert args…` with stderr on a file that JOURNAL_STREAM names (or `journalStream` when given). */
-async function runToJournal(args: string[], env: Record<string, string>, journalStream?: string): Promise<{ code: number | null; stderr: string }> {
+async function runToJournal(
+  args: string[],
+  env: Record<string, string>,
+  journalStream?: string,
+  whileRunning?: (child: ChildProcess) => Promise<void>,
+): Promise<{ code: number | null; stderr: string }> {
   const path = join(stack.dir, `stderr-${Date.now()}-${Math.random()}.log`);
   const fd = openSync(path, 'w');
   try {
@@ -26,10 +32,17 @@ async function runToJournal(args: string[], env: Record<string, string>, journal
       cwd: stack.dir,
       stdio: ['ignore', 'ignore', fd],
     });
-    const code = await new Promise<number | null>((resolve, reject) => {
+    const exited = new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (c) => resolve(c));
     });
+    try {
+      await whileRunning?.(child);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    const code = await exited;
     return { code, stderr: readFileSync(path, 'utf8') };
   } finally {
     closeSync(fd);
@@ -70,4 +83,26 @@ test('JOURNAL_STREAM inherited but stderr elsewhere (it names another stream): p
   const lines = stderr.trimEnd().split('\n');
   for (const line of lines.slice(0, -1)) expect(() => JSON.parse(line)).not.toThrow();
   expect(lines[lines.length - 1]).toMatch(/^nrcert: /);
+}, 60_000);
+
+test('a renewal stopped by systemd (SIGTERM twice) cleans up and says so at notice, not err', async () => {
+  const stateDir = join(stack.dir, 'stop-state');
+  const records = () => stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'));
+  const env = stack.env({ CERT_DIR: join(stack.dir, 'stop-certs'), STATE_DIR: stateDir, DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' });
+  const { code, stderr } = await runToJournal(['renew', '--scheduled'], env, undefined, async (child) => {
+    await waitFor(() => records().length >= 2, 30_000, { what: 'TXT records at the fake' });
+    child.kill('SIGTERM');
+    // A second one as systemd's control-group stop plus the service's forward would send it
+    // (a little later, or the kernel merges the two into one delivery).
+    await new Promise((r) => setTimeout(r, 30));
+    child.kill('SIGTERM');
+  });
+  expect(code).toBe(130);
+  expect(records()).toEqual([]);
+  expect(existsSync(join(stateDir, 'lock'))).toBe(false);
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines.filter((l) => l.startsWith('<3>'))).toEqual([]);
+  expect(lines.some((l) => /^<4>WARN  interrupted: cleaning up {2}signal=SIGTERM$/.test(l))).toBe(true);
+  expect(lines).toContain('<6>INFO  already cleaning up; exiting when done  signal=SIGTERM');
+  expect(lines[lines.length - 1]).toBe('<5>nrcert: interrupted: cleaned up and stopped; nothing was installed');
 }, 60_000);
