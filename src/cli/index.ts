@@ -7,8 +7,9 @@
  * The shebang passes `--` to node: Node 20 otherwise takes the script's own `--env-file PATH`
  * for its option of that name and exits 9 when PATH does not exist (nodejs/node#54232).
  */
-import { describeError, exitCodeOf, UsageError } from '../errors';
+import { describeError, ExitCode, exitCodeOf, UsageError } from '../errors';
 import { parseArgs, type ParsedArgs } from './args';
+import { isJournalStream, withPriority } from '../util/journal';
 
 const USAGE = `Usage: nrcert <command> [options]
 
@@ -71,7 +72,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nrcert: ${describeError(err)}\n`);
+    // Under systemd the last word is an error for `journalctl -p err` too, whatever LOG_FORMAT says;
+    // a run stopped after cleaning up is only a notice (the units count exit 130 as success).
+    const text = `nrcert: ${describeError(err)}\n`;
+    const priority = exitCodeOf(err) === ExitCode.interrupted ? 5 : 3;
+    process.stderr.write(isJournalStream(2) ? withPriority(priority, text) : text);
     process.exitCode = exitCodeOf(err);
   },
 );

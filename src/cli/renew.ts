@@ -17,20 +17,30 @@ import { preflight } from '../renewal/preflight';
 /**
  * `nrcert renew [--force] [--dry-run] [--scheduled]`: builds the dependencies from the
  * configuration and runs one renewal (`--scheduled`, used by the service and the timer, honours
- * the back-off after failures). Ctrl-C or SIGTERM aborts it; the TXT records are still removed before exiting,
- * and a second signal exits at once.
+ * the back-off after failures). Ctrl-C or SIGTERM aborts it; the TXT records are still removed
+ * and the lock released before it exits 130.
+ *
+ * A repeated SIGTERM changes nothing: under systemd's default KillMode=control-group the child
+ * gets one from systemd and one forwarded by `nrcert run`, and quitting then would leave TXT
+ * records and STATE_DIR/lock behind. Cleanup is bounded elsewhere (the service's grace, the unit's
+ * TimeoutStopSec). Only a second Ctrl-C at a terminal quits at once, for a person who means it.
  */
 export async function renewCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'renew');
   const ownership = await defaultOwnership(config.certDir, resolveOwnership(config.certOwner, config.certGroup));
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
   await preflight(config, restartArgv, { dryRun: Boolean(args.flags['dry-run']), searchPath: process.env.PATH ?? '', cwd: process.cwd(), uid: process.getuid?.() ?? -1 });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   for (const warning of config.warnings) logger.warn(warning);
   const controller = new AbortController();
+  const atTerminal = Boolean(process.stdin.isTTY || process.stderr.isTTY);
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    logger.warn({ signal }, 'interrupted: cleaning up (press Ctrl-C again to quit at once)');
+    if (controller.signal.aborted) {
+      if (signal === 'SIGINT' && atTerminal) process.exit(130);
+      logger.info({ signal }, 'already cleaning up; exiting when done');
+      return;
+    }
+    logger.warn({ signal }, `interrupted: cleaning up${atTerminal ? ' (press Ctrl-C again to quit at once)' : ''}`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

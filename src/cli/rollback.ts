@@ -20,7 +20,7 @@ import { certStore, stateArchive, stateLock } from './renew-deps';
 export async function rollbackCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'status');
   const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   const store = certStore({ config, logger });
   const state = fileStateStore(config.stateDir);
   const release = await stateLock(config.stateDir).acquire('rollback');

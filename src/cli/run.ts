@@ -4,41 +4,71 @@ import { join } from 'node:path';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
 import { ConfigError } from '../errors';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import { readState, writeState } from '../store/state';
 import { defaultSchedule, RenewalScheduler, type RunningRenewal } from '../service/scheduler';
 import { statePath } from '../store/state-dir';
+import { acquireLock } from '../store/lock';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
 
 /**
  * `nrcert run`: the service. Loads the configuration (all problems at once, before anything),
+ * takes STATE_DIR/service.lock (one service per STATE_DIR: a second one refuses, exit 4),
  * schedules `nrcert renew --scheduled` in child processes, and on SIGTERM/SIGINT stops the
  * schedule, lets a running renewal clean up within a bound, and exits 0.
  */
 export async function runCommand(args: ParsedArgs): Promise<number> {
   const sources = configSources(args);
   const config = loadConfig(sources, 'renew');
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
   for (const warning of config.warnings) logger.warn(warning);
+  const stopped = firstStopSignal(logger); // from here on: a stop while starting is a clean stop
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const schedule = await scheduleFor(config);
-  const scheduler = new RenewalScheduler({
-    schedule,
-    startDelayMs: config.service.startDelayMs,
-    logger,
-    startRenewal: () => startRenewalChild(config),
+  const release = await acquireLock(statePath(config.stateDir, 'serviceLock'), {
+    command: 'run',
+    whenHeld: 'only one `nrcert run` may use a STATE_DIR: stop that one first (e.g. systemctl stop nrcert), or give this one its own STATE_DIR',
   });
-  scheduler.start();
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+  try {
+    if (release.recoveredStale) logger.info('took over the service lock of an earlier service that is gone');
+    const schedule = await scheduleFor(config);
+    const scheduler = new RenewalScheduler({
+      schedule,
+      startDelayMs: config.service.startDelayMs,
+      logger,
+      startRenewal: () => startRenewalChild(config),
+    });
+    scheduler.start();
+    const signal = await stopped;
+    logger.info({ signal }, 'stopping');
+    await scheduler.stop(STOP_GRACE_MS);
+    logger.info('stopped');
+    return 0;
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Resolves on the first SIGTERM or SIGINT. Later ones (systemd, a second `kill`, Ctrl-C again)
+ * are logged and otherwise ignored: the service still waits for its renewal to clean up, which
+ * the scheduler bounds (and the unit's TimeoutStopSec bounds the whole stop).
+ */
+function firstStopSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let first: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (first) {
+        logger.info({ signal }, 'already stopping; waiting for the running renewal to clean up');
+        return;
+      }
+      first = signal;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
-  logger.info({ signal }, 'stopping');
-  await scheduler.stop(STOP_GRACE_MS);
-  logger.info('stopped');
-  return 0;
 }
 
 /** RENEW_SCHEDULE validated, or the default slot (chosen at random once, kept in STATE_DIR). */

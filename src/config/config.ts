@@ -22,6 +22,10 @@ export const ACME_DIRECTORIES = {
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 
+/** How log lines look (LOG_FORMAT): `auto` picks by where stderr goes (journal, terminal, else JSON). */
+export const LOG_FORMATS = ['auto', 'json', 'human'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Everything nrcert reads from the environment, validated and typed. */
 export interface Config {
   envFile: string | null;
@@ -72,6 +76,8 @@ export interface Config {
   /** METRICS_FILE: Prometheus textfile-collector file written after each run. */
   metricsFile?: string;
   logLevel: string;
+  /** LOG_FORMAT. */
+  logFormat: LogFormat;
 }
 
 /** What the command about to run needs: `renew` needs credentials, `status` does not. */
@@ -116,6 +122,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     notify: readNotify(env, problems),
     metricsFile: env.METRICS_FILE ? expand(env.METRICS_FILE) : undefined,
     logLevel: readLogLevel(env, problems),
+    logFormat: readLogFormat(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -262,4 +269,11 @@ function readLogLevel(env: Env, problems: string[]): string {
   const level = (env.LOG_LEVEL || 'info').toLowerCase();
   if (!LOG_LEVELS.includes(level)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" is not one of ${LOG_LEVELS.join(', ')}`);
   return level;
+}
+
+function readLogFormat(env: Env, problems: string[]): LogFormat {
+  const format = (env.LOG_FORMAT || 'auto').trim().toLowerCase();
+  if ((LOG_FORMATS as readonly string[]).includes(format)) return format as LogFormat;
+  problems.push(`LOG_FORMAT: "${env.LOG_FORMAT}" is not one of ${LOG_FORMATS.join(', ')}`);
+  return 'auto';
 }

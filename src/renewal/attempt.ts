@@ -92,7 +92,7 @@ async function recordFailure(deps: RenewDeps, run: RunContext, err: unknown, lef
   const next = run.ordered
     ? `next try after ${state.nextAttemptAt}`
     : 'no ACME order was placed, so it is tried again at the next check';
-  deps.logger.error({ failures: state.consecutiveFailures, nextAttemptAt: state.nextAttemptAt, transient, orderPlaced: run.ordered }, `renewal failed; ${next}`);
+  deps.logger.error({ failures: state.consecutiveFailures, nextAttemptAt: state.nextAttemptAt, transient, orderPlaced: run.ordered }, `renewal failed: ${message}; ${next}`);
   const installed = run.installed?.info;
   const left = leftovers.length > 0 ? ` TXT records left behind (removed by the next run): ${leftovers.join(', ')}.` : '';
   await deps.reporter.notify(event(rolledBack ? 'rollback' : 'renewal_failed', deps, installed, {

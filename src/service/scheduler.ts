@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { ExitCode } from '../errors';
 import type { Logger } from '../log';
 
 /** A renewal started as a child process, and the promise of its exit. */
@@ -27,6 +28,7 @@ export class RenewalScheduler {
   #task?: { stop(): void | Promise<void>; destroy?(): void | Promise<void> };
   #startTimer?: NodeJS.Timeout;
   #running?: RunningRenewal;
+  #stopping = false;
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -54,16 +56,20 @@ export class RenewalScheduler {
     this.options.logger.info({ reason, pid: running.child.pid }, 'renewal check started');
     running.done.then(({ code, signal }) => {
       this.#running = undefined;
-      const level = code === 0 ? 'info' : 'error';
-      this.options.logger[level]({ code, signal }, code === 0 ? 'renewal check finished' : 'renewal check failed; the service goes on');
+      if (code === 0) this.options.logger.info({ code, signal }, 'renewal check finished');
+      else if (this.#stopping && code === ExitCode.interrupted) this.options.logger.info({ code, signal }, 'renewal stopped after cleaning up');
+      else this.options.logger.error({ code, signal }, 'renewal check failed; the service goes on');
     });
   }
 
   /**
-   * Stops scheduling; a running renewal is asked to stop (SIGTERM: it removes its TXT records
-   * and exits) and is killed if it has not finished within `graceMs`.
+   * Stops scheduling; a running renewal is asked to stop (SIGTERM: it removes its TXT records,
+   * releases the lock and exits 130) and is killed if it has not finished within `graceMs`. The
+   * child may have had SIGTERM from systemd already (KillMode=control-group); a repeated SIGTERM
+   * never cuts its cleanup short.
    */
   async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
     clearTimeout(this.#startTimer);
     await this.#task?.stop();
     await this.#task?.destroy?.();

@@ -217,3 +217,56 @@ test('a renewal child that crashes does not kill the service; the next check swe
   expect(result.stderr).toMatch(/removed TXT records left behind by an earlier interrupted run/);
   expect(challengeRecords()).toEqual([]);
 }, 60_000);
+
+test('systemctl stop (SIGTERM to the service and its renewal child at once): cleanup completes, lock removed, exit 0', async () => {
+  const certDir = join(stack.dir, 'group-certs');
+  const stateDir = join(stack.dir, 'group-state');
+  const env = serviceEnv({ CERT_DIR: certDir, STATE_DIR: stateDir });
+  expect((await startCli(['renew'], env, stack.dir).done).code).toBe(0);
+  // A renewal that hangs waiting for DNS propagation (nothing answers at port 9).
+  const service = startCli(['run'], { ...env, DOMAINS: 'example.test,*.example.test,www.example.test', RENEW_SCHEDULE: '0 0 1 1 *', DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' }, stack.dir);
+  let result: CliResult;
+  try {
+    await waitFor(() => challengeRecords().length >= 2 && childrenOf(service.child.pid!).length === 1, 30_000, { what: 'TXT records published by the renewal child' });
+    const [renewal] = childrenOf(service.child.pid!);
+    // KillMode=control-group: every process of the unit gets SIGTERM; the service forwards one more.
+    process.kill(service.child.pid!, 'SIGTERM');
+    process.kill(renewal, 'SIGTERM');
+  } finally {
+    result = await stopCli(service, 30_000); // waits for the exit (SIGTERM again only if it never began)
+  }
+  expect(result.code).toBe(0);
+  expect(result.stderr).toMatch(/interrupted/);
+  expect(challengeRecords()).toEqual([]);
+  expect(existsSync(join(stateDir, 'lock'))).toBe(false);
+  // The renewal child was not cut short: it ended as "interrupted after cleaning up" (130), not killed.
+  expect(result.stderr).toMatch(/"code":130/);
+  // …and a stop is not reported as a failed renewal (journalctl -p err stays quiet).
+  expect(result.stderr).not.toMatch(/renewal check failed/);
+  expect(result.stderr).toMatch(/renewal stopped after cleaning up/);
+}, 60_000);
+
+test('a second `nrcert run` on the same STATE_DIR refuses at start, naming the first, exit 4', async () => {
+  const stateDir = join(stack.dir, 'twice-state');
+  const env = serviceEnv({ CERT_DIR: join(stack.dir, 'twice-certs'), STATE_DIR: stateDir, RENEW_SCHEDULE: undefined, RENEW_START_DELAY: '3600' });
+  const first = startCli(['run'], env, stack.dir);
+  try {
+    // service.json is written once the service holds STATE_DIR (it picks its schedule slot then).
+    await waitFor(() => existsSync(join(stateDir, 'service.json')), 20_000, { what: 'the first service to start' });
+    const started = startCli(['run'], env, stack.dir);
+    const bound = setTimeout(() => started.child.kill('SIGTERM'), 15_000); // a second that runs on fails below
+    const second = await started.done;
+    clearTimeout(bound);
+    expect(second.code).toBe(4);
+    expect(second.stderr).toMatch(new RegExp(`nrcert: another nrcert run \\(pid ${first.child.pid}, run, started \\d{4}-\\d\\d-\\d\\dT[^)]+\\) holds the lock at ${join(stateDir, 'service.lock')}`));
+    expect(second.stderr).toMatch(/stop that one first/);
+    expect(first.child.exitCode).toBeNull();
+  } finally {
+    expect((await stopCli(first)).code).toBe(0);
+  }
+  expect(existsSync(join(stateDir, 'service.lock'))).toBe(false);
+  // Stopped, it frees STATE_DIR for the next one.
+  const next = startCli(['run'], env, stack.dir);
+  await waitFor(() => existsSync(join(stateDir, 'service.lock')), 20_000);
+  expect((await stopCli(next)).code).toBe(0);
+}, 60_000);

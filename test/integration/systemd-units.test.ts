@@ -55,8 +55,20 @@ describe('deploy/systemd units', () => {
     expect(timer).toMatch(/^Persistent=true$/m);
   });
 
+  it('stop the way nrcert cleans up: SIGTERM to nrcert only, a cleaned-up interrupted run counts as success', () => {
+    // KillMode=mixed: SIGTERM reaches the main process only; nrcert stops its own renewal child
+    // (which then removes its TXT records and the lock); SIGKILL still reaches all after TimeoutStopSec.
+    for (const name of ['nrcert.service', 'nrcert-renew.service']) {
+      expect(unitText(name)).toMatch(/^KillMode=mixed$/m);
+      expect(unitText(name)).toMatch(/^SyslogIdentifier=nrcert$/m);
+    }
+    // The service itself exits 0 when stopped; `renew` exits 130 after cleaning up.
+    expect(unitText('nrcert-renew.service')).toMatch(/^SuccessExitStatus=130$/m);
+    expect(unitText('nrcert.service')).toMatch(/^TimeoutStopSec=120s$/m);
+  });
+
   it('harden both services the same way', () => {
-    const directives = (text: string) => text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l) && !/^(Type|ExecStart|Restart|RestartSec|TimeoutStopSec|TimeoutStartSec|Description|WantedBy)=/.test(l));
+    const directives = (text: string) => text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l) && !/^(Type|ExecStart|Restart|RestartSec|TimeoutStopSec|TimeoutStartSec|SuccessExitStatus|Description|WantedBy)=/.test(l));
     const service = directives(unitText('nrcert.service'));
     expect(directives(unitText('nrcert-renew.service'))).toEqual(service);
     for (const required of [

@@ -427,3 +427,20 @@ describe('loadConfig dangling env file links', () => {
     expect(loadConfig(sources({}), 'status').domains).toEqual(['linked.example']);
   });
 });
+
+describe('LOG_FORMAT', () => {
+  it('is auto unless set to json or human (any case), and names itself when wrong', () => {
+    expect(loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN }), 'renew').logFormat).toBe('auto');
+    expect(loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, LOG_FORMAT: 'JSON' }), 'renew').logFormat).toBe('json');
+    expect(loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, LOG_FORMAT: 'human' }), 'renew').logFormat).toBe('human');
+    const err = problemsOf(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, LOG_FORMAT: 'pretty' }));
+    expect(err.problems).toEqual(['LOG_FORMAT: "pretty" is not one of auto, json, human']);
+  });
+
+  it('is a known setting in the env file (no typo warning)', () => {
+    writeEnv(join(cwd, '.env'), `DOMAINS=${DOMAINS}\nCLOUDFLARE_API_TOKEN=${TOKEN}\nLOG_FORMAT=json\n`);
+    const config = loadConfig(sources({}), 'renew');
+    expect(config.logFormat).toBe('json');
+    expect(config.warnings).toEqual([]);
+  });
+});

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from '
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LockedError } from '../../../src/errors';
-import { acquireLock } from '../../../src/store/lock';
+import { acquireLock, type ProcessProbe } from '../../../src/store/lock';
 import { makeTempDir, removeTempDir } from './pki';
 
 let tmp: string;
@@ -19,6 +19,16 @@ async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '0']);
   await new Promise((resolve) => child.on('exit', resolve));
   return child.pid as number;
+}
+
+function currentBootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** Field 22 of /proc/self/stat: when this process started, in clock ticks since boot. */
+function ownStartTicks(): number {
+  const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
 }
 
 function writeLock(content: object | string, ageMs = 0): void {
@@ -86,6 +96,56 @@ describe('acquireLock', () => {
     writeLock({ pid: process.pid, hostname: 'other-container', startedAt: old });
     const release = await acquireLock(lockPath);
     expect(release.recoveredStale).toBe(true);
+    await release();
+  });
+
+  it('records the boot id and the start time of the holding process', async () => {
+    const release = await acquireLock(lockPath);
+    const holder = JSON.parse(readFileSync(lockPath, 'utf8'));
+    expect(holder.bootId).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    expect(holder.startTicks).toBe(ownStartTicks());
+    await release();
+  });
+
+  it('takes over a lock from an earlier boot even when its pid is alive now (a pid reused after a reboot)', async () => {
+    writeLock({ pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), bootId: 'a-boot-long-ago', startTicks: ownStartTicks() });
+    const release = await acquireLock(lockPath);
+    expect(release.recoveredStale).toBe(true);
+    await release();
+  });
+
+  it('takes over a lock whose pid now belongs to a process that started at another time', async () => {
+    writeLock({ pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), bootId: currentBootId(), startTicks: ownStartTicks() + 1 });
+    const release = await acquireLock(lockPath);
+    expect(release.recoveredStale).toBe(true);
+    await release();
+  });
+
+  it('refuses while the recorded process (same boot, same start time) still runs', async () => {
+    writeLock({ pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), bootId: currentBootId(), startTicks: ownStartTicks() });
+    await expect(acquireLock(lockPath)).rejects.toThrow(`another nrcert run (pid ${process.pid}, started`);
+  });
+
+  it('decides with the process facts it is given: unknown start time or boot id counts as alive', async () => {
+    const probe = (facts: Partial<ProcessProbe>): ProcessProbe => ({ bootId: () => 'boot-1', startTicks: () => 100, alive: () => true, ...facts });
+    writeLock({ pid: 4242, hostname: hostname(), startedAt: new Date().toISOString(), bootId: 'boot-1', startTicks: 100 });
+    await expect(acquireLock(lockPath, { probe: probe({}) })).rejects.toThrow(LockedError);
+    // /proc hidden (ProtectProc=invisible for another user's process): the pid is alive, trust the lock.
+    await expect(acquireLock(lockPath, { probe: probe({ startTicks: () => null }) })).rejects.toThrow(LockedError);
+    await expect(acquireLock(lockPath, { probe: probe({ bootId: () => null }) })).rejects.toThrow(LockedError);
+    const release = await acquireLock(lockPath, { probe: probe({ bootId: () => 'boot-2' }) });
+    expect(release.recoveredStale).toBe(true);
+    await release();
+  });
+
+  it('keeps honouring an old lock file without boot id and start time', async () => {
+    writeLock({ pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() });
+    await expect(acquireLock(lockPath)).rejects.toThrow(LockedError);
+  });
+
+  it('names the hint a caller gives for a held lock', async () => {
+    const release = await acquireLock(lockPath, { command: 'run' });
+    await expect(acquireLock(lockPath, { whenHeld: 'stop that one first' })).rejects.toThrow(/\(pid \d+, run, started [^)]+\) holds the lock at .*; stop that one first$/);
     await release();
   });
 
