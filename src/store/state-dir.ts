@@ -4,8 +4,7 @@
  *
  *   STATE_DIR/lock                 the renewal lock (renew, rollback)
  *   STATE_DIR/service.lock         held by the one `nrcert run` of this STATE_DIR
- *   STATE_DIR/renewal-state.json   failures, back-off, last run, notices
- *   STATE_DIR/lineages.json        which lineage is live, which was live before, which failed
+ *   STATE_DIR/renewal-state.json   failures, back-off, last run, notices, live/failed/pending lineages
  *   STATE_DIR/ari.json             the CA's renewal window (ARI) for the installed certificate
  *   STATE_DIR/service.json         the service's schedule slot, chosen once per install
  *   STATE_DIR/status.json          what the service last saw (no secrets; world-readable)
@@ -20,7 +19,6 @@ export const STATE_FILES = {
   lock: 'lock',
   serviceLock: 'service.lock',
   renewalState: 'renewal-state.json',
-  lineages: 'lineages.json',
   ari: 'ari.json',
   service: 'service.json',
   status: 'status.json',
