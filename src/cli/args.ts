@@ -11,12 +11,12 @@ export interface ParsedArgs {
 }
 
 const VALUED = new Set([
-  'env-file', 'settings', 'refresh-minutes', 'to',
+  'env-file', 'settings', 'refresh-minutes', 'to', 'admin-user', 'admin-password-file',
   // nrcert init
   'domain', 'token-file', 'token-env', 'node-red-dir', 'restart', 'notify-url', 'email', 'acme-directory', 'dns-resolvers', 'cloudflare-base-url',
 ]);
 const BOOLEAN = new Set([
-  'force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled',
+  'force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled', 'node-auth', 'static-auth',
   // nrcert init
   'non-interactive', 'yes', 'skip-dry-run', 'no-service',
 ]);

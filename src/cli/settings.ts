@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors';
+import { Secret } from '../config/secret';
+import { applyLogin, checkPassword, checkUserName, passwordFromFile, type LoginScope } from '../nodered/login';
 import {
   applySettings, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
 } from '../nodered/settings';
@@ -27,8 +30,16 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   const settingsPath = settingsPathFor({
     flag: args.options.settings, env: { NODE_RED_USER_DIR: config.nodeRed.userDir }, home: homedir(), cwd: process.cwd(), exists: existsSync,
   });
+  const login = await loginRequest(args);
   const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes });
   process.stdout.write(`${describeApply(result, config.certDir, refreshMinutes).join('\n')}\n`);
+  if (login) {
+    const done = await applyLogin({ settingsPath, certDir: config.certDir, ...login });
+    const parts = ['the editor', ...(login.scope.nodes ? ['the dashboard and http-in nodes'] : []), ...(login.scope.static ? ['httpStatic files'] : [])];
+    process.stdout.write(done.changed
+      ? `Backed up ${done.path} to ${done.backupPath}\nWrote the login block: ${parts.join(', ')} ask for user ${login.user} (bcrypt hash; the password is stored nowhere). Restart Node-RED once to load it.\n`
+      : `${done.path} already has this login: nothing to change.\n`);
+  }
   if (!result.certificatePresent) {
     process.stderr.write(
       `warning: ${config.certDir} holds no privkey.pem yet: Node-RED will not start with these settings ` +
@@ -36,6 +47,23 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
     );
   }
   return 0;
+}
+
+/** `--admin-user NAME --admin-password-file F [--node-auth] [--static-auth]`, checked before anything is written. */
+async function loginRequest(args: ParsedArgs): Promise<{ user: string; password: Secret; scope: LoginScope } | null> {
+  const user = args.options['admin-user'];
+  const file = args.options['admin-password-file'];
+  if (user === undefined && file === undefined && !args.flags['node-auth'] && !args.flags['static-auth']) return null;
+  if (user === undefined || file === undefined) {
+    throw new UsageError('a login needs both --admin-user NAME and --admin-password-file FILE (the password on its first line)');
+  }
+  checkUserName(user);
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--admin-password-file: cannot read ${file} (${err.code ?? 'error'})`);
+  });
+  const password = new Secret(passwordFromFile(text, file));
+  checkPassword(password);
+  return { user, password, scope: { nodes: Boolean(args.flags['node-auth']), static: Boolean(args.flags['static-auth']) } };
 }
 
 /** --refresh-minutes as a number of minutes (fractions allowed), or a UsageError. */

@@ -13,6 +13,21 @@ export const BLOCK_END = '// nrcert: end';
 /** The top-level settings the nrcert block sets, removed elsewhere in module.exports. */
 export const MANAGED_KEYS = ['https', 'httpsRefreshInterval', 'requireHttps'] as const;
 
+/**
+ * One block nrcert manages in settings.js: its marker lines, the top-level keys it sets, and what
+ * to do with an active setting of those keys outside it: remove it (the https block takes over),
+ * or refuse (a login the user made by hand is never replaced).
+ */
+export interface BlockSpec {
+  begin: string;
+  end: string;
+  keys: readonly string[];
+  existing: 'remove' | 'refuse';
+}
+
+/** The https block: key, certificate, refresh, requireHttps. */
+export const HTTPS_BLOCK: BlockSpec = { begin: BLOCK_BEGIN, end: BLOCK_END, keys: MANAGED_KEYS, existing: 'remove' };
+
 /** One top-level property of the exports object: its name (null when computed or spread). */
 export interface ObjectProperty {
   key: string | null;
@@ -115,17 +130,21 @@ function propertyKey(part: Token[]): string | null {
  * Returns `source` with the nrcert block in module.exports; `makeBlock(indent, eol)` renders the
  * block as whole lines. Throws ScanError when the file cannot be edited safely.
  */
-export function editSettings(source: string, makeBlock: (indent: string, eol: string) => string): SettingsEdit {
+export function editSettings(source: string, makeBlock: (indent: string, eol: string) => string, spec: BlockSpec = HTTPS_BLOCK): SettingsEdit {
   const object = findExportsObject(source);
   const eol = source.includes('\r\n') ? '\r\n' : '\n';
-  const block = findBlock(source, object);
+  const block = findBlock(source, object, spec);
   const inside = (p: ObjectProperty) => block !== null && p.start >= block.start && p.end <= block.end;
-  const managed = object.properties.filter((p) => (MANAGED_KEYS as readonly string[]).includes(p.key ?? '') && !inside(p));
+  const managed = object.properties.filter((p) => spec.keys.includes(p.key ?? '') && !inside(p));
+  if (spec.existing === 'refuse' && managed.length > 0) {
+    const names = [...new Set(managed.map((p) => p.key))].join(', ');
+    throw new ScanError(`it already sets ${names} (line ${lineOf(source, managed[0].start)}); nrcert does not replace settings you made: remove ${names} there first, or keep it`, managed[0].start);
+  }
   const edits = managed.map((p) => ({ ...removalRange(source, p), text: '' }));
   if (block) {
     edits.push({ ...block, text: makeBlock(indentOf(source, block.start), eol) });
   } else {
-    const https = managed.findIndex((p) => p.key === 'https');
+    const https = managed.findIndex((p) => p.key === spec.keys[0]);
     const first = object.properties[0];
     const at = https >= 0 ? edits[https] : insertionPoint(source, object);
     const indent = https >= 0 ? indentOf(source, managed[https].start) : first ? indentOf(source, first.start) : '    ';
@@ -146,12 +165,12 @@ interface Edit {
   text: string;
 }
 
-/** The lines of an earlier nrcert block, or null; a damaged block is a ScanError. */
-function findBlock(source: string, object: ExportsObject): Edit | null {
-  const begins = object.allComments.filter((t) => t.text.startsWith(BLOCK_BEGIN));
-  const ends = object.allComments.filter((t) => t.text.startsWith(BLOCK_END));
+/** The lines of an earlier block of this kind, or null; a damaged block is a ScanError. */
+function findBlock(source: string, object: ExportsObject, spec: BlockSpec): Edit | null {
+  const begins = object.allComments.filter((t) => t.text.startsWith(spec.begin));
+  const ends = object.allComments.filter((t) => t.text.startsWith(spec.end));
   if (begins.length === 0 && ends.length === 0) return null;
-  const damaged = `the "${BLOCK_BEGIN}" … "${BLOCK_END}" lines are damaged; remove them and the lines between`;
+  const damaged = `the "${spec.begin}" … "${spec.end}" lines are damaged; remove them and the lines between`;
   if (begins.length !== 1 || ends.length !== 1 || ends[0].start < begins[0].start) throw new ScanError(damaged, 0);
   if (![begins[0], ends[0]].every((c) => object.comments.includes(c))) throw new ScanError(damaged, 0);
   const start = lineStart(source, begins[0].start);

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { InstallError, NrcertError, UsageError } from '../errors';
 import { fsyncDir, writeFileSynced, type Ownership } from '../store/atomic';
 import { ScanError } from './js-scan';
-import { BLOCK_BEGIN, BLOCK_END, editSettings } from './settings-edit';
+import { BLOCK_BEGIN, BLOCK_END, editSettings, type SettingsEdit } from './settings-edit';
 import { probeSettings, type SettingsProbe } from './settings-probe';
 
 /** Minutes between two reads of the certificate files by Node-RED, unless told otherwise. */
@@ -107,6 +107,22 @@ export interface ApplyResult {
 
 /** Puts the nrcert block into settings.js, or refuses with an InstallError leaving it untouched. */
 export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
+  return applyEdit(opts, (source) => editSettings(source, (indent, eol) => settingsBlock(opts, indent, eol)), httpsProblems);
+}
+
+/** How a settings.js edit is judged once node has loaded the edited file: its problems, none when fine. */
+export type SettingsCheck = (probe: SettingsProbe, certificatePresent: boolean) => string[];
+
+/** What applyEdit needs besides the edit itself. */
+export type EditOptions = Pick<ApplyOptions, 'settingsPath' | 'certDir' | 'now' | 'node' | 'timeoutMs'>;
+
+/**
+ * The one safe way nrcert changes settings.js (the https block, the login block): leftovers of a
+ * killed run removed, UTF-8 checked, `edit` applied to the text, the result written beside the
+ * file, checked with node (`check`), the original backed up, then renamed into place. Refuses with
+ * an InstallError, leaving the file untouched, when any step fails.
+ */
+export async function applyEdit(opts: EditOptions, edit: (source: string) => SettingsEdit, check: SettingsCheck): Promise<ApplyResult> {
   const path = await existingFile(opts.settingsPath);
   const leftoversRemoved = await removeLeftovers(path);
   const raw = await readFile(path).catch((err: NodeJS.ErrnoException) => {
@@ -117,7 +133,7 @@ export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
   let text: string;
   let info: { replaced: boolean; removed: string[] };
   try {
-    ({ text, ...info } = editSettings(source, (indent, eol) => settingsBlock(opts, indent, eol)));
+    ({ text, ...info } = edit(source));
   } catch (err) {
     if (err instanceof ScanError) throw refusal(path, `cannot edit it safely: ${err.message}`, err);
     throw err;
@@ -125,7 +141,7 @@ export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
   const certificatePresent = existsSync(join(opts.certDir, 'privkey.pem'));
   const result = { path, ...info, certificatePresent, leftoversRemoved };
   if (text === source) return { ...result, changed: false, backupPath: null };
-  return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, certificatePresent) };
+  return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, check, certificatePresent) };
 }
 
 /** The real path of an existing settings file, or a UsageError saying where it was looked for. */
@@ -155,14 +171,14 @@ function refusal(path: string, reason: string, cause?: unknown): InstallError {
  * Writes `text` beside `path` (same mode and owner), checks it with node, backs up `raw`, then
  * renames the checked file over `path`. Returns the backup's path.
  */
-async function replaceChecked(path: string, raw: Buffer, text: string, opts: ApplyOptions, callHttps: boolean): Promise<string> {
+async function replaceChecked(path: string, raw: Buffer, text: string, opts: EditOptions, check: SettingsCheck, callHttps: boolean): Promise<string> {
   const st = await stat(path);
   const mode = st.mode & 0o7777;
   const ownership: Ownership = st.uid === process.getuid?.() && st.gid === process.getgid?.() ? {} : { owner: st.uid, group: st.gid };
   const temp = tempPathFor(path);
   try {
     await writeFileSynced(temp, text, mode, ownership);
-    await checkSettings(path, temp, callHttps, opts);
+    await checkSettings(path, temp, callHttps, opts, check);
     const backupPath = await writeBackup(path, raw, mode, ownership, opts.now ?? new Date());
     await rename(temp, path);
     await fsyncDir(dirname(path));
@@ -222,7 +238,7 @@ async function writeBackup(path: string, raw: Buffer, mode: number, ownership: O
  * probeSettings as Node-RED would: as the file's owner when run as root, without nrcert's
  * secrets in its environment. Any problem is a refusal.
  */
-async function checkSettings(path: string, file: string, callHttps: boolean, opts: ApplyOptions): Promise<void> {
+async function checkSettings(path: string, file: string, callHttps: boolean, opts: EditOptions, check: SettingsCheck): Promise<void> {
   const timeout = opts.timeoutMs ?? 20_000;
   try {
     await promisify(execFile)(opts.node ?? process.execPath, ['--check', file], { cwd: dirname(file), timeout, encoding: 'utf8' });
@@ -233,12 +249,12 @@ async function checkSettings(path: string, file: string, callHttps: boolean, opt
   }
   const probe = await probeSettings(file, { node: opts.node, timeoutMs: timeout });
   if (!probe.found || probe.error) throw refusal(path, `loading the edited file in node failed (${probe.error ?? 'it is gone'})`);
-  const problems = checkProblems(probe, callHttps);
+  const problems = check(probe, callHttps);
   if (problems.length > 0) throw refusal(path, `the edited file does not work: ${problems.join('; ')}`);
 }
 
-/** What is wrong with the settings the probe found, if anything; https() counts only when CERT_DIR has a key. */
-function checkProblems(p: SettingsProbe, callHttps: boolean): string[] {
+/** What is wrong with the https settings the probe found, if anything; https() counts only when CERT_DIR has a key. */
+function httpsProblems(p: SettingsProbe, callHttps: boolean): string[] {
   const problems: string[] = [];
   if (p.https !== 'function') problems.push(`settings.https is ${p.https}, not a function (is it set again further down?)`);
   if (!((p.httpsRefreshInterval ?? 0) > 0)) problems.push('settings.httpsRefreshInterval is not a positive number');
