@@ -2,10 +2,11 @@
  * One nrcert run at a time (timer, manual `nrcert renew`, container): a lock file created with
  * O_EXCL holding who took it. A lock whose process is gone is stale and taken over silently.
  */
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { LockedError } from '../errors';
+import { ownerOf, runningAsRoot } from '../privilege/as-owner';
 
 /** What the lock file says about its holder. */
 export interface LockHolder {
@@ -67,6 +68,7 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
     throw err;
   }
   try {
+    await giveToFolderOwner(handle, dirname(path));
     await handle.writeFile(text);
     await handle.sync();
   } catch (err) {
@@ -76,6 +78,16 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
   }
   await handle.close();
   return true;
+}
+
+/**
+ * Run as root, the lock file (which a killed run leaves behind) belongs to STATE_DIR's owner, so a
+ * service running as that user can read it. Through the descriptor just created: no link followed.
+ */
+async function giveToFolderOwner(handle: FileHandle, dir: string): Promise<void> {
+  if (!runningAsRoot()) return;
+  const owner = ownerOf(dir);
+  if (owner.uid !== 0) await handle.chown(owner.uid, owner.gid);
 }
 
 async function inspect(path: string, opts: LockOptions): Promise<Verdict> {

@@ -37,11 +37,20 @@ export async function writeState(path: string, value: unknown): Promise<void> {
  */
 export async function writeStateText(path: string, text: string, mode: number): Promise<void> {
   try {
-    asOwnerOf(dirname(path), () => {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileAtomicSync(path, text, mode);
-    });
+    replaceAsFolderOwner(path, text, mode, { makeDir: true });
   } catch (err) {
     throw new InstallError(`cannot write state file ${path}`, { cause: err });
   }
+}
+
+/**
+ * The step under writeStateText, throwing the file system's own error: the file at `path` is
+ * replaced atomically as the owner of its folder when root (see privilege/as-owner.ts), so it
+ * belongs to that owner and a link there is replaced, never written through.
+ */
+export function replaceAsFolderOwner(path: string, text: string, mode: number, opts: { makeDir?: boolean } = {}): void {
+  asOwnerOf(dirname(path), () => {
+    if (opts.makeDir) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileAtomicSync(path, text, mode);
+  });
 }

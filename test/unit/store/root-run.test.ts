@@ -11,6 +11,7 @@ import {
 import { join } from 'node:path';
 import { InstallError } from '../../../src/errors';
 import { archiveLineage } from '../../../src/store/archive';
+import { acquireLock } from '../../../src/store/lock';
 import { FileCertStore } from '../../../src/store/cert-dir';
 import { readState, writeState } from '../../../src/store/state';
 import { CERT_FILES, type CertificateSet } from '../../../src/store/types';
@@ -159,6 +160,13 @@ asRoot('as root, in directories owned by someone else', () => {
     expect(statSync(join(certDir, 'privkey.pem')).mode & 0o777).toBe(0o600);
     expect(statSync(join(stateDir, 'archive', id, 'privkey.pem')).mode & 0o777).toBe(0o600);
     for (const name of CERT_FILES) expect(readFileSync(join(certDir, name), 'utf8')).toBe(sets[1][key(name)]);
+  });
+
+  it('the lock file (left behind by a killed run) belongs to STATE_DIR\'s owner', async () => {
+    userDir(stateDir, 0o700);
+    const release = await acquireLock(join(stateDir, 'lock'), { command: 'renew' });
+    expect(lstatSync(join(stateDir, 'lock')).uid).toBe(USER);
+    await release();
   });
 
   it('a missing CERT_DIR inside a user\'s folder is created as that user', async () => {
