@@ -1,7 +1,8 @@
 /** privilege/as-owner: a root run really does its file work with the directory owner's credentials. */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asOwnerOf, asUser, ownerOf } from '../../src/privilege/as-owner';
+import { readInstalledCertificate } from '../../src/store/pem';
 import { makeTempDir, removeTempDir } from './store/pki';
 
 const asRoot = process.getuid?.() === 0 ? describe : describe.skip;
@@ -37,5 +38,46 @@ asRoot('asUser as root', () => {
       return process.geteuid!();
     });
     expect(made).toBe(4242);
+  });
+});
+
+/** Runs `work` with effective uid/gid 4242, the way a dedicated `nrcert` user would run. */
+async function asUser4242<T>(work: () => Promise<T>): Promise<T> {
+  const groups = process.getgroups!();
+  process.setgroups!([4242]);
+  process.setegid!(4242);
+  process.seteuid!(4242);
+  try {
+    return await work();
+  } finally {
+    process.seteuid!(0);
+    process.setegid!(0);
+    process.setgroups!(groups);
+  }
+}
+
+asRoot('a folder that cannot be traversed', () => {
+  it('is named, with the setfacl fix, instead of "cannot read cert.pem"', async () => {
+    const home = join(tmp, 'home-pi');
+    const certDir = join(home, '.node-red', 'certs');
+    mkdirSync(certDir, { recursive: true });
+    writeFileSync(join(certDir, 'cert.pem'), 'not read', { mode: 0o644 });
+    chmodSync(join(home, '.node-red'), 0o755);
+    chownSync(home, 4243, 4243);
+    chmodSync(home, 0o700); // bookworm's home folders
+    await expect(asUser4242(() => readInstalledCertificate(certDir))).rejects.toThrow(
+      `the folder ${home} cannot be traversed by user 4242 (uid 4242), so ${join(certDir, 'cert.pem')} cannot be reached; ` +
+        `let it pass through (no listing, no reading): sudo setfacl -m u:4242:x ${home}`,
+    );
+  });
+
+  it('follows the links to the lineage folder to find it', async () => {
+    const certDir = join(tmp, 'certs');
+    const hidden = join(tmp, 'hidden');
+    mkdirSync(join(hidden, 'lineage'), { recursive: true });
+    mkdirSync(certDir);
+    chmodSync(hidden, 0o700);
+    symlinkSync(join(hidden, 'lineage', 'cert.pem'), join(certDir, 'cert.pem'));
+    await expect(asUser4242(() => readInstalledCertificate(certDir))).rejects.toThrow(`the folder ${hidden} cannot be traversed`);
   });
 });
