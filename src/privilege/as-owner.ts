@@ -18,6 +18,8 @@ import { byId } from './users';
 export interface Identity {
   uid: number;
   gid: number;
+  /** Supplementary groups while acting (default: only `gid`). */
+  groups?: number[];
 }
 
 /** True when this process runs as root and so must act as the owner of others' directories. */
@@ -48,8 +50,8 @@ export function ownerOf(path: string): Identity {
 export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
 
 /**
- * Runs `work` with `who`'s uid, gid and only that group; as root only, and only when `who` is
- * not root. Nested calls for the same identity run directly.
+ * Runs `work` with `who`'s uid, gid and groups (default: only that gid); as root only, and only
+ * when `who` is not root. Nested calls for the same identity run directly.
  */
 export function asUser<T>(who: Identity, work: () => NotPromise<T>): T {
   if (!runningAsRoot() || who.uid === 0) return checked(work());
@@ -60,7 +62,7 @@ export function asUser<T>(who: Identity, work: () => NotPromise<T>): T {
   }
   const egid = process.getegid!();
   const groups = process.getgroups!();
-  process.setgroups!([who.gid]);
+  process.setgroups!(who.groups ?? [who.gid]);
   process.setegid!(who.gid);
   process.seteuid!(who.uid);
   try {

@@ -38,3 +38,20 @@ export function describeUser(uid: number): string {
   const entry = byId('user', uid);
   return entry ? `${entry.name} (uid ${uid})` : `uid ${uid}`;
 }
+
+/** The groups `uid` is in: its primary group and every group of /etc/group listing its name. */
+export function groupsOf(uid: number, primary: number): number[] {
+  const name = byId('user', uid)?.name;
+  const groups = new Set([primary]);
+  if (!name) return [...groups];
+  let text = '';
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch {
+    return [...groups];
+  }
+  for (const fields of text.split('\n').map((l) => l.split(':'))) {
+    if (/^\d+$/.test(fields[2] ?? '') && (fields[3] ?? '').split(',').includes(name)) groups.add(Number(fields[2]));
+  }
+  return [...groups];
+}
