@@ -10,8 +10,8 @@
  * the directory's owner, or let two owners overlap). asOwner refuses a function returning a
  * promise. Run as any other user, nothing changes: the kernel already checks as that user.
  */
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { byId } from './users';
 
 /** Whose credentials to do file work with. */
@@ -28,22 +28,48 @@ export function runningAsRoot(): boolean {
 }
 
 /**
- * The owner of `path`, or of its nearest existing ancestor when it does not exist yet (a folder
- * root creates belongs to the owner of the folder it sits in). The group is that user's primary
- * group from /etc/passwd, else the folder's group.
+ * Whose directory `path` is, for a root run: the owner of `path` or, when it does not exist yet,
+ * of its nearest existing ancestor (a folder root creates belongs to the owner of the folder it
+ * sits in). A root-owned folder reached through a folder (or a link in a folder) someone else
+ * owns counts as theirs: they could have swapped it, so root must not act as itself there.
+ * The group is that user's primary group from /etc/passwd, else the folder's group.
  */
 export function ownerOf(path: string): Identity {
-  let current = resolve(path);
-  for (;;) {
-    try {
-      const st = statSync(current);
-      return { uid: st.uid, gid: byId('user', st.uid)?.gid ?? st.gid };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current) throw err;
-      current = dirname(current);
+  const { controller } = walk(resolve(path));
+  const owner = controller ?? { uid: 0, gid: 0 };
+  return { uid: owner.uid, gid: byId('user', owner.uid)?.gid ?? owner.gid };
+}
+
+/**
+ * Walks `absolute` from `/` as open() would (links followed, up to the nearest existing folder):
+ * the owner of where it ends when not root, else the deepest non-root owner of a folder passed.
+ */
+function walk(absolute: string): { controller?: { uid: number; gid: number } } {
+  let pending = parts(absolute);
+  let folder = '/';
+  let final = statSync('/');
+  let controller: { uid: number; gid: number } | undefined;
+  for (let hops = 0; pending.length > 0; ) {
+    const next = join(folder, pending.shift() as string);
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st) break; // the rest will be created
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) throw Object.assign(new Error(`too many links in ${absolute}`), { code: 'ELOOP' });
+      pending = [...parts(resolve(folder, readlinkSync(next))), ...pending];
+      folder = '/';
+      continue;
     }
+    if (final.uid !== 0) controller = final;
+    final = st;
+    folder = next;
+    if (!st.isDirectory()) break;
   }
+  if (final.uid !== 0) controller = final;
+  return { controller };
+}
+
+function parts(absolute: string): string[] {
+  return absolute.split(sep).filter(Boolean);
 }
 
 /** Any value but a promise: the work inside asUser must be synchronous. */

@@ -9,7 +9,7 @@
  *   CERT_DIR/current     -> .nrcert/20261123T071500Z-3fa2c1
  *   CERT_DIR/.nrcert/20261123T071500Z-3fa2c1/{privkey,cert,chain,fullchain}.pem
  */
-import { mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InstallError, NrcertError } from '../errors';
 import { asUser, ownerOf, runningAsRoot, type NotPromise } from '../privilege/as-owner';
@@ -110,7 +110,7 @@ export class FileCertStore {
         writeLineage(this.lineagesDir, id, filesOfSet(set), this.fileOwnership());
         this.point(id);
         return { id, importedId, pruned: this.prune(id) };
-      });
+      }, true);
     });
   }
 
@@ -129,7 +129,7 @@ export class FileCertStore {
         }
         this.point(previous);
         return previous;
-      }),
+      }, true),
     );
   }
 
@@ -173,8 +173,12 @@ export class FileCertStore {
     }
   }
 
-  /** Runs synchronous file work in CERT_DIR with the credentials it needs (see the class comment). */
-  private asOwner<T>(work: () => NotPromise<T>): T {
+  /**
+   * Runs synchronous file work in CERT_DIR with the credentials it needs (see the class comment).
+   * `changes`: the work writes, so a CERT_DIR whose owner is not whom root must act as is refused
+   * with the fix (typically a root-owned CERT_DIR made by an older init in pi's folder).
+   */
+  private asOwner<T>(work: () => NotPromise<T>, changes = false): T {
     if (!runningAsRoot()) return work();
     const owner = ownerOf(this.dir);
     if (owner.uid === 0) return work();
@@ -182,6 +186,13 @@ export class FileCertStore {
       throw new InstallError(
         `CERT_OWNER is ${describeUser(this.ownership.owner)}, but CERT_DIR ${this.dir} belongs to ${describeUser(owner.uid)}; ` +
           `root works in a folder only as its owner: sudo chown -R ${this.ownership.owner} ${this.dir}, or unset CERT_OWNER`,
+      );
+    }
+    const dirUid = statSync(this.dir, { throwIfNoEntry: false })?.uid;
+    if (changes && dirUid !== undefined && dirUid !== owner.uid) {
+      throw new InstallError(
+        `CERT_DIR ${this.dir} belongs to ${describeUser(dirUid)}, inside a folder of ${describeUser(owner.uid)}, who could replace it; ` +
+          `root works there only as ${describeUser(owner.uid)}: sudo chown -R ${owner.uid}: ${this.dir}, then run nrcert again`,
       );
     }
     return asUser({ uid: owner.uid, gid: this.ownership.group ?? owner.gid }, work);

@@ -162,6 +162,29 @@ asRoot('as root, in directories owned by someone else', () => {
     for (const name of CERT_FILES) expect(readFileSync(join(certDir, name), 'utf8')).toBe(sets[1][key(name)]);
   });
 
+  it('CERT_DIR as a link (in the user\'s folder) to a root-owned folder: root does not act as root there', async () => {
+    const home = userDir(join(tmp, 'home-pi'), 0o755);
+    const rootDir = join(tmp, 'etc-like');
+    mkdirSync(rootDir, { mode: 0o755 });
+    chmodSync(rootDir, 0o755);
+    writeFileSync(join(rootDir, 'privkey.pem'), SECRET, { mode: 0o600 });
+    userLink(rootDir, join(home, 'certs'));
+    await expect(new FileCertStore(join(home, 'certs')).install(sets[0])).rejects.toThrow(InstallError);
+    expect(readdirSync(rootDir)).toEqual(['privkey.pem']);
+    expect(lstatSync(join(rootDir, 'privkey.pem')).isFile()).toBe(true);
+    expect(readFileSync(join(rootDir, 'privkey.pem'), 'utf8')).toBe(SECRET);
+  });
+
+  it('a root-owned CERT_DIR inside the user\'s folder (an older root init) is refused with the chown fix', async () => {
+    const home = userDir(join(tmp, 'home-pi'), 0o755);
+    mkdirSync(join(home, 'certs'), { mode: 0o755 });
+    await expect(new FileCertStore(join(home, 'certs')).install(sets[0])).rejects.toThrow(
+      `CERT_DIR ${join(home, 'certs')} belongs to root (uid 0), inside a folder of uid 4242, who could replace it; ` +
+        `root works there only as uid 4242: sudo chown -R 4242: ${join(home, 'certs')}, then run nrcert again`,
+    );
+    expect(readdirSync(join(home, 'certs'))).toEqual([]);
+  });
+
   it('the lock file (left behind by a killed run) belongs to STATE_DIR\'s owner', async () => {
     userDir(stateDir, 0o700);
     const release = await acquireLock(join(stateDir, 'lock'), { command: 'renew' });
