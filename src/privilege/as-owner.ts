@@ -81,6 +81,9 @@ export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
  */
 export function asUser<T>(who: Identity, work: () => NotPromise<T>): T {
   if (!runningAsRoot() || who.uid === 0) return checked(work());
+  if (typeof process.seteuid !== 'function') {
+    throw new Error('asUser: this thread cannot change credentials (a worker thread?); do file work on the main thread');
+  }
   const euid = process.geteuid!();
   if (euid !== 0) {
     if (euid === who.uid && process.getegid!() === who.gid) return checked(work());

@@ -10,6 +10,11 @@ import { InstallError } from '../errors';
 import { asOwnerOf } from '../privilege/as-owner';
 import { readRegularFileSync, writeFileAtomicSync } from './atomic';
 
+/** Creates STATE_DIR (0700) when missing, as the owner of the folder it is created in when root. */
+export function ensureStateDir(stateDir: string): void {
+  asOwnerOf(stateDir, () => mkdirSync(stateDir, { recursive: true, mode: 0o700 }));
+}
+
 /** The parsed JSON at `path`, or `fallback` when the file does not exist. */
 export async function readState<T>(path: string, fallback: T): Promise<T> {
   let text: string | null;
