@@ -9,11 +9,11 @@
  *   CERT_DIR/current     -> .nrcert/20261123T071500Z-3fa2c1
  *   CERT_DIR/.nrcert/20261123T071500Z-3fa2c1/{privkey,cert,chain,fullchain}.pem
  */
-import { mkdirSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InstallError, NrcertError } from '../errors';
-import { asUser, ownerOf, runningAsRoot, type NotPromise } from '../privilege/as-owner';
-import { byId, describeUser } from '../privilege/users';
+import { asUser, ownerOf, type NotPromise } from '../privilege/as-owner';
+import { certDirActor, certDirFolderOwnership } from '../privilege/cert-dir';
 import { ensureRealDirSync, isTempName, symlinkAtomicSync, type Ownership } from './atomic';
 import { readForeignFiles, staticLinkTarget } from './foreign';
 import {
@@ -107,7 +107,7 @@ export class FileCertStore {
         this.prepareDirs();
         const importedId = this.importForeignFiles(now);
         const id = nextLineageId(listLineages(this.lineagesDir), now, shortSerial(set.cert));
-        writeLineage(this.lineagesDir, id, filesOfSet(set), this.fileOwnership());
+        writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership, this.folderOwnership());
         this.point(id);
         return { id, importedId, pruned: this.prune(id) };
       }, true);
@@ -173,45 +173,14 @@ export class FileCertStore {
     }
   }
 
-  /**
-   * Runs synchronous file work in CERT_DIR with the credentials it needs (see the class comment).
-   * `changes`: the work writes, so a CERT_DIR whose owner is not whom root must act as is refused
-   * with the fix (typically a root-owned CERT_DIR made by an older init in pi's folder).
-   */
+  /** Runs synchronous file work in CERT_DIR as privilege/cert-dir.ts says; `changes` when it writes. */
   private asOwner<T>(work: () => NotPromise<T>, changes = false): T {
-    if (!runningAsRoot()) return work();
-    const owner = ownerOf(this.dir);
-    if (owner.uid === 0) return work();
-    if (this.ownership.owner !== undefined && this.ownership.owner !== owner.uid) {
-      throw new InstallError(
-        `CERT_OWNER is ${describeUser(this.ownership.owner)}, but CERT_DIR ${this.dir} belongs to ${describeUser(owner.uid)}; ` +
-          `root works in a folder only as its owner: sudo chown -R ${this.ownership.owner} ${this.dir}, or unset CERT_OWNER`,
-      );
-    }
-    const dirUid = statSync(this.dir, { throwIfNoEntry: false })?.uid;
-    if (changes && dirUid !== undefined && dirUid !== owner.uid) {
-      throw new InstallError(
-        `CERT_DIR ${this.dir} belongs to ${describeUser(dirUid)}, inside a folder of ${describeUser(owner.uid)}, who could replace it; ` +
-          `root works there only as ${describeUser(owner.uid)}: sudo chown -R ${owner.uid}: ${this.dir}, then run nrcert again`,
-      );
-    }
-    return asUser({ uid: owner.uid, gid: this.ownership.group ?? owner.gid }, work);
+    const who = certDirActor(this.dir, this.ownership, changes);
+    return who ? asUser(who, work) : work();
   }
 
-  /** Ownership for the files nrcert writes. */
-  private fileOwnership(): Ownership {
-    return this.ownership;
-  }
-
-  /**
-   * Ownership for the folders nrcert creates. A root run in root's CERT_DIR keeps them root's (with
-   * CERT_GROUP, else CERT_OWNER's group, so Node-RED can traverse them): a folder given to
-   * CERT_OWNER would let that user plant links where root later works as itself.
-   */
-  private dirOwnership(): Ownership {
-    if (!runningAsRoot() || this.ownership.owner === undefined || this.ownership.owner === 0) return this.ownership;
-    if (ownerOf(this.dir).uid !== 0) return this.ownership;
-    return { group: this.ownership.group ?? byId('user', this.ownership.owner)?.gid };
+  private folderOwnership(): Ownership {
+    return certDirFolderOwnership(this.dir, this.ownership);
   }
 
   /** Swaps `current` to lineage `id`, then makes sure the four static links exist. */
@@ -244,7 +213,7 @@ export class FileCertStore {
   /** Creates `.nrcert` if needed (never through a link), and removes leftovers of an interrupted run. */
   private prepareDirs(): void {
     ensureRealDirSync(this.lineagesDir, DIR_MODE);
-    setDirAccess(this.lineagesDir, this.dirOwnership());
+    setDirAccess(this.lineagesDir, this.folderOwnership());
     for (const name of readdirSync(this.lineagesDir)) {
       if (name.endsWith('.tmp') && isLineageId(name.slice(0, -4))) {
         rmSync(join(this.lineagesDir, name), { recursive: true, force: true });
@@ -267,7 +236,7 @@ export class FileCertStore {
     const files = readForeignFiles(this.dir);
     if (!files) return null;
     const id = nextLineageId(listLineages(this.lineagesDir), now, 'imported');
-    writeLineage(this.lineagesDir, id, files, this.fileOwnership());
+    writeLineage(this.lineagesDir, id, files, this.ownership, this.folderOwnership());
     this.point(id);
     return id;
   }

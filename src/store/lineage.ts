@@ -73,19 +73,23 @@ export function fileMode(name: CertFileName, ownership: Ownership): number {
   return ownership.group !== undefined ? 0o640 : 0o600;
 }
 
-/** Writes the given files as lineage `id`: into `<id>.tmp`, fsynced, then renamed to `<id>`. */
+/**
+ * Writes the given files as lineage `id`: into `<id>.tmp`, fsynced, then renamed to `<id>`. The
+ * files get `ownership`, the folder `folderOwnership` (by default the same).
+ */
 export function writeLineage(
   lineagesDir: string,
   id: string,
   files: Partial<Record<CertFileName, string>>,
   ownership: Ownership,
+  folderOwnership: Ownership = ownership,
 ): string {
   const temp = join(lineagesDir, `${id}.tmp`);
   const final = join(lineagesDir, id);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp);
   try {
-    setDirAccess(temp, ownership);
+    setDirAccess(temp, folderOwnership);
     for (const name of CERT_FILES) {
       const data = files[name];
       if (data !== undefined) {

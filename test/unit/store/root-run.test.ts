@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { InstallError } from '../../../src/errors';
+import { asUser } from '../../../src/privilege/as-owner';
 import { archiveLineage } from '../../../src/store/archive';
 import { acquireLock } from '../../../src/store/lock';
 import { FileCertStore } from '../../../src/store/cert-dir';
@@ -183,6 +184,15 @@ asRoot('as root, in directories owned by someone else', () => {
         `root works there only as uid 4242: sudo chown -R 4242: ${join(home, 'certs')}, then run nrcert again`,
     );
     expect(readdirSync(join(home, 'certs'))).toEqual([]);
+  });
+
+  it('CERT_OWNER in root\'s CERT_DIR: the files are that user\'s, the folders stay root\'s (group: that user\'s), the key readable by that user', async () => {
+    mkdirSync(certDir, { mode: 0o755 });
+    const { id } = await new FileCertStore(certDir, { owner: USER }).install(sets[0]);
+    const lineage = join(certDir, '.nrcert', id);
+    for (const dir of [join(certDir, '.nrcert'), lineage]) expect([lstatSync(dir).uid, lstatSync(dir).gid]).toEqual([0, USER]);
+    for (const name of CERT_FILES) expect(lstatSync(join(lineage, name)).uid).toBe(USER);
+    expect(asUser({ uid: USER, gid: USER }, () => readFileSync(join(certDir, 'privkey.pem'), 'utf8'))).toBe(sets[0].privkey);
   });
 
   it('the lock file (left behind by a killed run) belongs to STATE_DIR\'s owner', async () => {
