@@ -8,7 +8,9 @@
  * The work must be synchronous: the effective ids belong to the whole process, so no other
  * JavaScript may run while they are changed (an `await` inside would let unrelated code run as
  * the directory's owner, or let two owners overlap). asOwner refuses a function returning a
- * promise. Run as any other user, nothing changes: the kernel already checks as that user.
+ * promise. glibc applies seteuid to every thread, so an asynchronous fs call started earlier and
+ * still running in libuv's pool runs those moments with the owner's rights: it can fail, never
+ * gain. Run as any other user, nothing changes: the kernel already checks as that user.
  */
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';

@@ -6,7 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { runInPty } from '../helpers/pty';
@@ -167,7 +169,17 @@ function notOwnedBy(dir: string, uid: number): string[] {
   return [...here, ...readdirSync(dir).flatMap((name) => notOwnedBy(join(dir, name), uid))];
 }
 
-asRoot('run as root over a CERT_DIR and a STATE_DIR owned by a user, renew --force leaves no root-owned file in either', async () => {
+/** The regular files under `dir` (links not followed) whose content holds `text`. */
+function filesContaining(dir: string, text: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const st = lstatSync(path);
+    if (st.isDirectory()) return filesContaining(path, text);
+    return st.isFile() && readFileSync(path, 'utf8').includes(text) ? [path] : [];
+  });
+}
+
+asRoot('run as root over a CERT_DIR and a STATE_DIR owned by a user, renew --force leaves no root-owned file in either, and a link planted there is refused', async () => {
   chmodSync(stack.dir, 0o755);
   const certs = join(stack.dir, 'user-certs');
   const state = join(stack.dir, 'user-state');
@@ -183,6 +195,18 @@ asRoot('run as root over a CERT_DIR and a STATE_DIR owned by a user, renew --for
   expect(notOwnedBy(certs, 4242)).toEqual([]);
   expect(notOwnedBy(state, 4242)).toEqual([]);
   expect(statSync(realpathSync(join(certs, 'privkey.pem'))).mode & 0o777).toBe(0o600);
+
+  // That user (Node-RED's, who can run commands from flows) points privkey.pem at a root-only file.
+  const secret = join(stack.dir, 'root-only.key');
+  writeFileSync(secret, 'ROOT-ONLY-SECRET\n', { mode: 0o600 });
+  rmSync(join(certs, 'privkey.pem'));
+  symlinkSync(secret, join(certs, 'privkey.pem'));
+  lchownSync(join(certs, 'privkey.pem'), 4242, 4242);
+  const attacked = await nrcert(['renew', '--force'], env);
+  expect(attacked.code).toBe(8);
+  expect(attacked.stderr).toMatch(/privkey\.pem is a symlink to .*root-only\.key that nrcert did not make/);
+  expect([...filesContaining(certs, 'ROOT-ONLY-SECRET'), ...filesContaining(state, 'ROOT-ONLY-SECRET')]).toEqual([]);
+  expect(readFileSync(secret, 'utf8')).toBe('ROOT-ONLY-SECRET\n');
 });
 
 describe('failures leave the installed certificate untouched', () => {
