@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { asOwnerOf } from '../privilege/as-owner';
 import { statePath } from '../store/state-dir';
 import type { Client } from 'acme-client';
 import type { Logger } from '../log';
 import type { Config } from '../config/config';
-import { writeFileAtomic } from '../store/atomic';
+import { readRegularFileSync, writeFileAtomicSync } from '../store/atomic';
 import { withRetry } from '../util/retry';
 import { installAcmeHttpGuards } from './http';
 
@@ -33,16 +34,19 @@ export async function openAccount(
   installAcmeHttpGuards(acme);
   acme.setLogger((message: string) => deps.logger.trace({ acme: message }, 'acme-client'));
   const dir = accountDir(config.stateDir, directoryUrl);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const keyPath = join(dir, 'account.key');
-  let accountKey: Buffer | null = await readFile(keyPath).catch(() => null);
+  let accountKey: Buffer | null = accountFiles(config.stateDir, () => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const text = readRegularFileSync(keyPath);
+    return text === null ? null : Buffer.from(text);
+  });
   if (!accountKey) {
     const created = Buffer.from(await acme.crypto.createPrivateEcdsaKey('P-256'));
-    await writeFileAtomic(keyPath, created, 0o600);
+    accountFiles(config.stateDir, () => writeFileAtomicSync(keyPath, created, 0o600));
     accountKey = created;
     deps.logger.info({ dir }, 'created a new ACME account key');
   }
-  const saved = await readFile(join(dir, 'account.json'), 'utf8').then((t) => JSON.parse(t) as { url?: string }).catch(() => ({ url: undefined }));
+  const saved = readSavedAccount(config.stateDir, join(dir, 'account.json'));
   const eab = config.acme.eab ? { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmacKey.reveal() } : undefined;
   const client = new acme.Client({ directoryUrl, accountKey, accountUrl: saved.url, externalAccountBinding: eab, ...BACKOFF });
   if (!saved.url) await registerAccount(client, config, dir, deps);
@@ -51,13 +55,31 @@ export async function openAccount(
 
 /** Forgets the remembered account URL (the CA no longer knows it), so the next open registers again. */
 export async function forgetAccount(stateDir: string, directoryUrl: string): Promise<void> {
-  await rm(join(accountDir(stateDir, directoryUrl), 'account.json'), { force: true });
+  accountFiles(stateDir, () => rmSync(join(accountDir(stateDir, directoryUrl), 'account.json'), { force: true }));
+}
+
+/**
+ * Runs file work on the account files as STATE_DIR's owner when root (privilege/as-owner.ts): the
+ * files then belong to whoever runs the service, and a link planted there leads nowhere root-only.
+ */
+function accountFiles<T>(stateDir: string, work: () => T extends PromiseLike<unknown> ? never : T): T {
+  return asOwnerOf(stateDir, work);
+}
+
+/** The remembered account URL, if any (a broken or missing file: register again). */
+function readSavedAccount(stateDir: string, path: string): { url?: string } {
+  try {
+    const text = accountFiles(stateDir, () => readRegularFileSync(path));
+    return text === null ? {} : (JSON.parse(text) as { url?: string });
+  } catch {
+    return {};
+  }
 }
 
 async function registerAccount(client: Client, config: Config, dir: string, deps: { logger: Logger; signal?: AbortSignal }): Promise<void> {
   const contact = config.acme.email ? [`mailto:${config.acme.email}`] : undefined;
   await withRetry('ACME account registration', () => client.createAccount({ termsOfServiceAgreed: true, contact }), deps);
   const url = client.getAccountUrl();
-  await writeFileAtomic(join(dir, 'account.json'), `${JSON.stringify({ url }, null, 2)}\n`, 0o600);
+  accountFiles(config.stateDir, () => writeFileAtomicSync(join(dir, 'account.json'), `${JSON.stringify({ url }, null, 2)}\n`, 0o600));
   deps.logger.info({ account: url }, 'ACME account registered');
 }

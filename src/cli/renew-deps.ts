@@ -3,7 +3,6 @@
  * archive, lock and state, Node-RED activation, ARI, notifications and status files, and (on first
  * need only) the ACME issuer with the Cloudflare provider. `renew` and `rollback` share it.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config/config';
 import type { Logger } from '../log';
 import { FileCertStore } from '../store/cert-dir';
@@ -16,6 +15,7 @@ import type { Archive, Issuer, Locker, Reporter } from '../renewal/ports';
 import type { RenewDeps } from '../renewal/renew';
 import { nodeRedActivator } from '../nodered/activate';
 import type { Progress } from '../util/progress';
+import { ensureStateDir } from '../store/state';
 
 /** What the commands pass in besides the settings. */
 export interface RenewDepsOptions {
@@ -36,7 +36,7 @@ export function certStore(o: RenewDepsOptions): FileCertStore {
 export function stateLock(stateDir: string): Locker {
   return {
     async acquire(command) {
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      ensureStateDir(stateDir);
       return acquireLock(statePath(stateDir, 'lock'), { command });
     },
   };

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
@@ -9,6 +8,7 @@ import { readState, writeState } from '../store/state';
 import { defaultSchedule, RenewalScheduler, type RunningRenewal } from '../service/scheduler';
 import { statePath } from '../store/state-dir';
 import { acquireLock } from '../store/lock';
+import { ensureStateDir } from '../store/state';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -25,7 +25,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   const logger = createLogger(config.logLevel, { format: config.logFormat });
   for (const warning of config.warnings) logger.warn(warning);
   const stopped = firstStopSignal(logger); // from here on: a stop while starting is a clean stop
-  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  ensureStateDir(config.stateDir);
   const release = await acquireLock(statePath(config.stateDir, 'serviceLock'), {
     command: 'run',
     whenHeld: 'only one `nrcert run` may use a STATE_DIR: stop that one first (e.g. systemctl stop nrcert), or give this one its own STATE_DIR',

@@ -19,6 +19,7 @@ import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodere
 import { writeFileAtomic } from '../store/atomic';
 import type { Machine } from './detect';
 import { updateEnvText } from './env-text';
+import { nodeRedCannotRead } from './prove';
 import type { Prompter } from './prompt';
 import { askQuestions, type Answers, type InitFlags } from './questions';
 import { installService, serviceUnit, type ServicePaths, type ServiceTarget } from './service';
@@ -204,6 +205,11 @@ async function finish(config: Config, a: Answers, applyWanted: boolean, deps: In
   if (code !== 0) {
     deps.say(`The renewal failed (see above). Run nrcert renew --env-file ${deps.envFile} once it is fixed.`);
     return code;
+  }
+  const unreadable = nodeRedCannotRead(config.certDir, a.nodeRedDir);
+  if (unreadable) {
+    deps.say(`Not done: ${unreadable}. Node-RED would fail to start; fix that, then run nrcert init again.`);
+    return ExitCode.install;
   }
   await offerService(config, deps);
   deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);

@@ -4,7 +4,9 @@
  * same user whose account key, state and lock the first renewal created).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { asOwnerOf } from '../privilege/as-owner';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../store/atomic';
@@ -60,8 +62,10 @@ export const ENABLE_COMMANDS = ['systemctl daemon-reload', 'systemctl enable --n
  * or systemd fails it with 226/NAMESPACE) and enables it, or returns the commands left to run.
  */
 export async function installService(unit: string, p: ServicePaths, target: ServiceTarget): Promise<{ path: string; pending: string[] }> {
-  await mkdir(p.certDir, { recursive: true });
-  await mkdir(p.stateDir, { recursive: true, mode: 0o700 });
+  // As the owner of the folder each is created in (privilege/as-owner.ts): a CERT_DIR root makes in
+  // /home/pi/.node-red belongs to pi, or Node-RED could not read what is installed there.
+  asOwnerOf(p.certDir, () => mkdirSync(p.certDir, { recursive: true }));
+  asOwnerOf(p.stateDir, () => mkdirSync(p.stateDir, { recursive: true, mode: 0o700 }));
   const path = join(target.unitDir, 'nrcert.service');
   await writeFileAtomic(path, unit, 0o644);
   if (!target.runSystemctl) return { path, pending: ENABLE_COMMANDS };

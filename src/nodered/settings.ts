@@ -7,12 +7,14 @@ import { expandPath } from '../config/config';
 import { formatTimestamp } from '../store/lineage';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { InstallError, NrcertError, UsageError } from '../errors';
-import { fsyncDir, writeFileSynced, type Ownership } from '../store/atomic';
+import { asUser, ownerOf, runningAsRoot, type NotPromise } from '../privilege/as-owner';
+import { groupsOf } from '../privilege/users';
+import { fsyncDirSync, writeFileSyncedSync, type Ownership } from '../store/atomic';
 import { ScanError } from './js-scan';
 import { BLOCK_BEGIN, BLOCK_END, editSettings, type SettingsEdit } from './settings-edit';
 import { probeSettings, type SettingsProbe } from './settings-probe';
@@ -124,10 +126,15 @@ export type EditOptions = Pick<ApplyOptions, 'settingsPath' | 'certDir' | 'now' 
  */
 export async function applyEdit(opts: EditOptions, edit: (source: string) => SettingsEdit, check: SettingsCheck): Promise<ApplyResult> {
   const path = await existingFile(opts.settingsPath);
-  const leftoversRemoved = await removeLeftovers(path);
-  const raw = await readFile(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InstallError(`cannot read ${path} (${err.code ?? err.message}); check its permissions`, { cause: err });
-  });
+  const act = actorFor(opts.settingsPath);
+  const leftoversRemoved = act(() => removeLeftovers(path));
+  let raw: Buffer;
+  try {
+    raw = act(() => readFileSync(path));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new InstallError(`cannot read ${path} (${e.code ?? e.message}); check its permissions`, { cause: err });
+  }
   const source = raw.toString('utf8');
   if (!Buffer.from(source, 'utf8').equals(raw)) throw refusal(path, 'it is not UTF-8 text');
   let text: string;
@@ -141,7 +148,7 @@ export async function applyEdit(opts: EditOptions, edit: (source: string) => Set
   const certificatePresent = existsSync(join(opts.certDir, 'privkey.pem'));
   const result = { path, ...info, certificatePresent, leftoversRemoved };
   if (text === source) return { ...result, changed: false, backupPath: null };
-  return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, check, certificatePresent) };
+  return { ...result, changed: true, backupPath: await replaceChecked(path, raw, text, opts, check, certificatePresent, act) };
 }
 
 /** The real path of an existing settings file, or a UsageError saying where it was looked for. */
@@ -158,6 +165,22 @@ async function existingFile(path: string): Promise<string> {
   );
 }
 
+/** Runs synchronous file work with the credentials settings.js may be edited with. */
+type Actor = <T>(work: () => NotPromise<T>) => T;
+
+/**
+ * Run as root, settings.js is read and written as the user who controls its folder (or a link on
+ * the way: privilege/as-owner.ts): a settings.js that is a link to a root-owned file elsewhere
+ * is then refused by the kernel instead of being edited, and nothing is written where that user
+ * could not write.
+ */
+function actorFor(settingsPath: string): Actor {
+  if (!runningAsRoot()) return (work) => work();
+  const owner = ownerOf(settingsPath);
+  const who = { ...owner, groups: groupsOf(owner.uid, owner.gid) };
+  return (work) => asUser(who, work);
+}
+
 /** The standard refusal: names the file, says it is untouched and what to do instead. */
 function refusal(path: string, reason: string, cause?: unknown): InstallError {
   return new InstallError(
@@ -171,20 +194,22 @@ function refusal(path: string, reason: string, cause?: unknown): InstallError {
  * Writes `text` beside `path` (same mode and owner), checks it with node, backs up `raw`, then
  * renames the checked file over `path`. Returns the backup's path.
  */
-async function replaceChecked(path: string, raw: Buffer, text: string, opts: EditOptions, check: SettingsCheck, callHttps: boolean): Promise<string> {
+async function replaceChecked(path: string, raw: Buffer, text: string, opts: EditOptions, check: SettingsCheck, callHttps: boolean, act: Actor): Promise<string> {
   const st = await stat(path);
   const mode = st.mode & 0o7777;
   const ownership: Ownership = st.uid === process.getuid?.() && st.gid === process.getgid?.() ? {} : { owner: st.uid, group: st.gid };
   const temp = tempPathFor(path);
   try {
-    await writeFileSynced(temp, text, mode, ownership);
+    act(() => writeFileSyncedSync(temp, text, mode, ownership));
     await checkSettings(path, temp, callHttps, opts, check);
-    const backupPath = await writeBackup(path, raw, mode, ownership, opts.now ?? new Date());
-    await rename(temp, path);
-    await fsyncDir(dirname(path));
+    const backupPath = act(() => writeBackup(path, raw, mode, ownership, opts.now ?? new Date()));
+    act(() => {
+      renameSync(temp, path);
+      fsyncDirSync(dirname(path));
+    });
     return backupPath;
   } catch (err) {
-    await rm(temp, { force: true });
+    act(() => rmSync(temp, { force: true }));
     if (err instanceof NrcertError) throw err;
     throw refusal(path, `writing it failed (${(err as Error).message})`, err);
   }
@@ -203,29 +228,40 @@ function tempPathFor(path: string): string {
  * Removes what a killed --apply left: regular files beside `path` named as tempPathFor names
  * them and owned by the owner of `path` (whom they are made for). Links and other names stay.
  */
-async function removeLeftovers(path: string): Promise<string[]> {
+function removeLeftovers(path: string): string[] {
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const pattern = new RegExp(`^\\.${escape(basename(path))}\\.[0-9a-f]{8}\\.tmp${escape(extname(path) || '.js')}$`);
-  const owner = (await stat(path)).uid;
+  const owner = statSync(path).uid;
   const removed: string[] = [];
-  for (const name of await readdir(dirname(path)).catch(() => [])) {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
     const leftover = join(dirname(path), name);
     if (!pattern.test(name)) continue;
-    const st = await lstat(leftover).catch(() => null);
-    if (!st?.isFile() || st.uid !== owner) continue;
-    await rm(leftover, { force: true });
+    let st;
+    try {
+      st = lstatSync(leftover);
+    } catch {
+      continue;
+    }
+    if (!st.isFile() || st.uid !== owner) continue;
+    rmSync(leftover, { force: true });
     removed.push(leftover);
   }
   return removed;
 }
 
 /** Saves the original as `<path>.nrcert-backup-<UTC time>` (with -2, -3… if that name is taken). */
-async function writeBackup(path: string, raw: Buffer, mode: number, ownership: Ownership, now: Date): Promise<string> {
+function writeBackup(path: string, raw: Buffer, mode: number, ownership: Ownership, now: Date): string {
   const stamp = formatTimestamp(now);
   for (let n = 1; ; n++) {
     const backup = `${path}.nrcert-backup-${stamp}${n > 1 ? `-${n}` : ''}`;
     try {
-      await writeFileSynced(backup, raw, mode, ownership);
+      writeFileSyncedSync(backup, raw, mode, ownership);
       return backup;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;

@@ -4,9 +4,8 @@
  * Prometheus file for node_exporter's textfile collector
  * (https://github.com/prometheus/node_exporter#textfile-collector).
  */
-import { mkdir } from 'node:fs/promises';
 import { NrcertError } from '../errors';
-import { writeFileAtomic } from '../store/atomic';
+import { replaceAsFolderOwner } from '../store/state';
 import { statePath } from '../store/state-dir';
 import type { RunOutcome } from '../renewal/state';
 
@@ -48,19 +47,19 @@ export interface StatusFileOptions {
  * Writes STATE_DIR/status.json and, when METRICS_FILE is set, the metrics file. Each is replaced
  * atomically (a temporary file in the same directory, then rename), as the textfile collector
  * requires: it never reads a half-written file, and ignores the temporary one (not `*.prom`).
- * A failure is an NrcertError naming the setting; the caller logs it and carries on.
+ * A failure is an NrcertError naming the setting; the caller logs it and carries on. Run as root,
+ * each is written as the owner of its folder, like every file nrcert keeps.
  */
 export async function writeStatusFiles(opts: StatusFileOptions, status: ServiceStatus): Promise<void> {
   const statusPath = statePath(opts.stateDir, 'status');
   try {
-    await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(statusPath, `${JSON.stringify(status, null, 2)}\n`, 0o644);
+    replaceAsFolderOwner(statusPath, `${JSON.stringify(status, null, 2)}\n`, 0o644, { makeDir: true });
   } catch (err) {
     throw new NrcertError(`STATE_DIR: cannot write ${statusPath} (${codeOf(err)}); check that the directory is writable by nrcert`, { cause: err });
   }
   if (!opts.metricsFile) return;
   try {
-    await writeFileAtomic(opts.metricsFile, renderMetrics(status), 0o644);
+    replaceAsFolderOwner(opts.metricsFile, renderMetrics(status), 0o644);
   } catch (err) {
     throw new NrcertError(`METRICS_FILE: cannot write ${opts.metricsFile} (${codeOf(err)}); check that its directory exists and is writable by nrcert`, { cause: err });
   }

@@ -4,8 +4,13 @@
  * survive a power cut (common on a Raspberry Pi pulled from the wall).
  */
 import { randomBytes } from 'node:crypto';
+import {
+  closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync,
+  renameSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { open, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { InstallError } from '../errors';
 
 /** Ownership to give a file; undefined parts stay as they are. */
 export interface Ownership {
@@ -86,4 +91,115 @@ export async function symlinkAtomic(target: string, path: string): Promise<void>
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+/*
+ * Synchronous twins of the steps above, for file work done inside privilege/asUser (which must
+ * not await), plus the no-follow steps a root run needs in directories owned by someone else.
+ */
+
+/** fsyncDir, synchronously. */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** writeFileSynced, synchronously: O_CREAT|O_EXCL never follows a link at `path`. */
+export function writeFileSyncedSync(path: string, data: string | Uint8Array, mode: number, ownership: Ownership = {}): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    fchmodSync(fd, mode);
+    if (ownership.owner !== undefined || ownership.group !== undefined) {
+      fchownSync(fd, ownership.owner ?? -1, ownership.group ?? -1);
+    }
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** writeFileAtomic, synchronously: rename replaces a link at `path`, never its target. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode: number, ownership: Ownership = {}): void {
+  const temp = tempNameFor(path);
+  try {
+    writeFileSyncedSync(temp, data, mode, ownership);
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(dirname(path));
+}
+
+/** symlinkAtomic, synchronously. */
+export function symlinkAtomicSync(target: string, path: string): void {
+  const temp = tempNameFor(path);
+  try {
+    symlinkSync(target, temp);
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(dirname(path));
+}
+
+/** The text of the regular file at `path`, opened without following a link there; null when missing. */
+export function readRegularFileSync(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new InstallError(`${path} is a symlink; nrcert reads only regular files there`);
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new InstallError(`${path} is not a regular file; move it away`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Creates the folder `path` if missing (mode `mode`), or checks that it is a real folder, not a
+ * link: a folder nrcert keeps (`.nrcert`, `archive`) that someone replaced by a link is refused,
+ * so nothing is ever chmodded, written or pruned through it. Returns true when it was created.
+ */
+export function ensureRealDirSync(path: string, mode: number): boolean {
+  try {
+    mkdirSync(path, { mode });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) {
+    throw new InstallError(`${path} is a symlink, not the folder nrcert keeps there; nrcert does not follow it: remove the link and run again`);
+  }
+  if (!st.isDirectory()) throw new InstallError(`${path} is not a folder; move it away and run again`);
+  return false;
+}
+
+/** chmod (and chown) of a folder through a descriptor opened without following a link. */
+export function setDirModeSync(path: string, mode: number, ownership: Ownership = {}): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, mode);
+    if (ownership.owner !== undefined || ownership.group !== undefined) {
+      fchownSync(fd, ownership.owner ?? -1, ownership.group ?? -1);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -9,13 +9,15 @@
  *   CERT_DIR/current     -> .nrcert/20261123T071500Z-3fa2c1
  *   CERT_DIR/.nrcert/20261123T071500Z-3fa2c1/{privkey,cert,chain,fullchain}.pem
  */
-import { mkdir, readlink, readdir, rm } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InstallError, NrcertError } from '../errors';
-import { isTempName, symlinkAtomic, type Ownership } from './atomic';
+import { asUser, ownerOf, type NotPromise } from '../privilege/as-owner';
+import { certDirActor, certDirFolderOwnership } from '../privilege/cert-dir';
+import { ensureRealDirSync, isTempName, symlinkAtomicSync, type Ownership } from './atomic';
 import { readForeignFiles, staticLinkTarget } from './foreign';
 import {
-  LINEAGES_DIR, filesOfSet, isLineageId, listLineages, nextLineageId, readLineage, setDirAccess, writeLineage,
+  DIR_MODE, LINEAGES_DIR, filesOfSet, isLineageId, listLineages, nextLineageId, readLineage, setDirAccess, writeLineage,
 } from './lineage';
 import { certFilePaths, certificateInfo, readInstalledCertificate } from './pem';
 import { CERT_FILES, type CertFileName, type CertificateSet, type Installed } from './types';
@@ -50,9 +52,15 @@ export interface InstallResult {
 }
 
 const CURRENT = 'current';
-const NO_PREVIOUS = 'no previous certificate to roll back to; keeping the current one';
 
-/** Certificate lineages in CERT_DIR, switched atomically under stable file names. */
+/**
+ * Certificate lineages in CERT_DIR, switched atomically under stable file names.
+ *
+ * Run as root, every file step happens as CERT_DIR's owner (privilege/as-owner.ts), so a link
+ * that owner planted can lead nowhere they could not reach themselves, and what nrcert creates
+ * belongs to them. CERT_OWNER, when set, must be that owner, unless CERT_DIR is root's: then root
+ * works there as itself and gives the files (not the folders) to CERT_OWNER.
+ */
 export class FileCertStore {
   private readonly lineagesDir: string;
   private readonly ownership: Ownership;
@@ -71,22 +79,7 @@ export class FileCertStore {
 
   /** The installed lineage, or null when nothing (or a dangling `current`) is there. */
   async current(): Promise<CurrentLineage | null> {
-    const link = join(this.dir, CURRENT);
-    let target: string;
-    try {
-      target = await readlink(link);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return null;
-      throw new InstallError(`${link} is not a symlink; move it away and install again`, { cause: err });
-    }
-    const id = basename(target);
-    if (dirname(target) !== LINEAGES_DIR || !isLineageId(id)) {
-      throw new InstallError(`${link} points at ${target}, not at a lineage in ${LINEAGES_DIR}/; remove it`);
-    }
-    if (!(await this.lineages()).includes(id)) return null;
-    const dir = join(this.lineagesDir, id);
-    return { id, dir, files: certFilePaths(dir) };
+    return this.asOwner(() => this.currentSync());
   }
 
   /** What is installed (cert.pem through the links, read once) and its lineage id when nrcert installed it. */
@@ -97,69 +90,71 @@ export class FileCertStore {
     return { id: current?.id ?? null, info: cert.info, pem: cert.pem };
   }
 
-  /** The id of the newest lineage older than `current`, or null. */
-  async previous(): Promise<string | null> {
-    const current = await this.current();
-    if (!current) return null;
-    const older = (await this.lineages()).filter((id) => id < current.id);
-    return older.length > 0 ? older[older.length - 1] : null;
-  }
-
   /** The ids of all complete lineages, oldest first. */
   async lineages(): Promise<string[]> {
-    return listLineages(this.lineagesDir);
+    return this.asOwner(() => listLineages(this.lineagesDir));
   }
 
   /** The files of one lineage. */
   async read(id: string): Promise<CertificateSet> {
-    return readLineage(join(this.lineagesDir, id));
+    return this.asOwner(() => readLineage(join(this.lineagesDir, id)));
   }
 
   /** Writes `set` (already validated by the caller) as a new lineage and makes it current. */
   async install(set: CertificateSet, opts: { now?: Date; protect?: string[] } = {}): Promise<InstallResult> {
     return this.wrap('installing the certificate', async () => {
       const now = opts.now ?? this.clock();
-      await this.prepareDirs();
-      const importedId = await this.importForeignFiles(now);
-      const id = nextLineageId(await this.lineages(), now, shortSerial(set.cert));
-      await writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership);
-      await this.point(id);
-      return { id, importedId, pruned: await this.prune(id, opts.protect ?? []) };
-    });
-  }
-
-  /** Points `current` back at the previous lineage; returns its id. */
-  async rollback(): Promise<string> {
-    return this.wrap('rolling back', async () => {
-      const previous = await this.previous();
-      if (!previous) throw new InstallError(NO_PREVIOUS);
-      const present = await readdir(join(this.lineagesDir, previous));
-      const missing = CERT_FILES.filter((name) => !present.includes(name));
-      if (missing.length > 0) {
-        throw new InstallError(
-          `the previous certificate ${previous} lacks ${missing.join(', ')}; keeping the current one`,
-        );
-      }
-      await this.point(previous);
-      return previous;
+      this.createCertDir();
+      return this.asOwner(() => {
+        this.prepareDirs();
+        const importedId = this.importForeignFiles(now);
+        const id = nextLineageId(listLineages(this.lineagesDir), now, shortSerial(set.cert));
+        writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership, this.folderOwnership());
+        this.point(id);
+        return { id, importedId, pruned: this.prune(id, opts.protect ?? []) };
+      }, true);
     });
   }
 
   /** Makes lineage `id` current (one atomic swap of `current`). */
   async switchTo(id: string): Promise<void> {
-    return this.wrap('switching the certificate', async () => {
-      if (!(await this.lineages()).includes(id)) throw new InstallError(`there is no certificate ${id} in ${this.lineagesDir}`);
-      await this.point(id);
-    });
+    return this.wrap('switching the certificate', async () =>
+      this.asOwner(() => {
+        if (!listLineages(this.lineagesDir).includes(id)) throw new InstallError(`there is no certificate ${id} in ${this.lineagesDir}`);
+        this.point(id);
+      }, true),
+    );
   }
 
   /** Writes an archived set back under its own id (for `rollback --to` a lineage CERT_DIR pruned). */
   async restore(id: string, set: CertificateSet): Promise<void> {
+    if (!isLineageId(id)) throw new InstallError(`"${id}" is not a lineage id`);
     return this.wrap('restoring the certificate', async () => {
-      if (!isLineageId(id)) throw new InstallError(`"${id}" is not a lineage id`);
-      await this.prepareDirs();
-      if (!(await this.lineages()).includes(id)) await writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership);
+      this.createCertDir();
+      this.asOwner(() => {
+        this.prepareDirs();
+        if (!listLineages(this.lineagesDir).includes(id)) writeLineage(this.lineagesDir, id, filesOfSet(set), this.ownership, this.folderOwnership());
+      }, true);
     });
+  }
+
+  private currentSync(): CurrentLineage | null {
+    const link = join(this.dir, CURRENT);
+    let target: string;
+    try {
+      target = readlinkSync(link);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      throw new InstallError(`${link} is not a symlink; move it away and install again`, { cause: err });
+    }
+    const id = basename(target);
+    if (dirname(target) !== LINEAGES_DIR || !isLineageId(id)) {
+      throw new InstallError(`${link} points at ${target}, not at a lineage in ${LINEAGES_DIR}/; remove it`);
+    }
+    if (!listLineages(this.lineagesDir).includes(id)) return null;
+    const dir = join(this.lineagesDir, id);
+    return { id, dir, files: certFilePaths(dir) };
   }
 
   /** Runs one step, turning a file-system failure into an InstallError that names CERT_DIR. */
@@ -176,62 +171,89 @@ export class FileCertStore {
     }
   }
 
+  /** Runs synchronous file work in CERT_DIR as privilege/cert-dir.ts says; `changes` when it writes. */
+  private asOwner<T>(work: () => NotPromise<T>, changes = false): T {
+    const who = certDirActor(this.dir, this.ownership, changes);
+    return who ? asUser(who, work) : work();
+  }
+
+  private folderOwnership(): Ownership {
+    return certDirFolderOwnership(this.dir, this.ownership);
+  }
+
   /** Swaps `current` to lineage `id`, then makes sure the four static links exist. */
-  private async point(id: string): Promise<void> {
-    await symlinkAtomic(join(LINEAGES_DIR, id), join(this.dir, CURRENT));
+  private point(id: string): void {
+    symlinkAtomicSync(join(LINEAGES_DIR, id), join(this.dir, CURRENT));
     for (const name of CERT_FILES) {
       const path = join(this.dir, name);
       const target = staticLinkTarget(name);
-      const existing = await readlink(path).catch(() => null);
-      if (existing !== target) await symlinkAtomic(target, path);
+      let existing: string | null = null;
+      try {
+        existing = readlinkSync(path);
+      } catch {
+        /* missing, or a plain file: replaced below */
+      }
+      if (existing !== target) symlinkAtomicSync(target, path);
     }
   }
 
-  /** Creates CERT_DIR and `.nrcert` if needed, and removes leftovers of an interrupted run. */
-  private async prepareDirs(): Promise<void> {
-    const created = await mkdir(this.dir, { recursive: true });
-    if (created !== undefined) await setDirAccess(this.dir, this.ownership);
-    await mkdir(this.lineagesDir, { recursive: true });
-    await setDirAccess(this.lineagesDir, this.ownership);
-    for (const name of await readdir(this.lineagesDir)) {
-      if (name.endsWith('.tmp')) await rm(join(this.lineagesDir, name), { recursive: true, force: true });
+  /** Creates a missing CERT_DIR (and its parents) as the owner of the folder it is created in. */
+  private createCertDir(): void {
+    const owner = ownerOf(dirname(this.dir));
+    asUser({ uid: owner.uid, gid: this.ownership.group ?? owner.gid }, () => {
+      const created = mkdirSync(this.dir, { recursive: true });
+      if (created !== undefined) {
+        setDirAccess(this.dir, owner.uid === 0 ? this.ownership : { group: this.ownership.group });
+      }
+    });
+  }
+
+  /** Creates `.nrcert` if needed (never through a link), and removes leftovers of an interrupted run. */
+  private prepareDirs(): void {
+    ensureRealDirSync(this.lineagesDir, DIR_MODE);
+    setDirAccess(this.lineagesDir, this.folderOwnership());
+    for (const name of readdirSync(this.lineagesDir)) {
+      if (name.endsWith('.tmp') && isLineageId(name.slice(0, -4))) {
+        rmSync(join(this.lineagesDir, name), { recursive: true, force: true });
+      }
     }
     const ours = [CURRENT, ...CERT_FILES].map((n) => `.${n}.`);
-    for (const name of await readdir(this.dir)) {
+    for (const name of readdirSync(this.dir)) {
       if (isTempName(name) && ours.some((prefix) => name.startsWith(prefix))) {
-        await rm(join(this.dir, name), { force: true });
+        rmSync(join(this.dir, name), { force: true });
       }
     }
   }
 
   /**
-   * Plain files (or links of someone else) under the four names, such as a hand-made self-signed
-   * certificate, become a lineage of their own that `current` points at; the names are then
-   * replaced by the static links, one by one, while both resolve to the same bytes.
+   * Plain files under the four names, such as a hand-made self-signed certificate, become a
+   * lineage of their own that `current` points at; the names are then replaced by the static
+   * links, one by one, while both resolve to the same bytes. Links nrcert did not make are refused.
    */
-  private async importForeignFiles(now: Date): Promise<string | null> {
-    const files = await readForeignFiles(this.dir);
+  private importForeignFiles(now: Date): string | null {
+    const files = readForeignFiles(this.dir);
     if (!files) return null;
-    const id = nextLineageId(await this.lineages(), now, 'imported');
-    await writeLineage(this.lineagesDir, id, files, this.ownership);
-    await this.point(id);
+    const id = nextLineageId(listLineages(this.lineagesDir), now, 'imported');
+    writeLineage(this.lineagesDir, id, files, this.ownership, this.folderOwnership());
+    this.point(id);
     return id;
   }
 
   /**
    * Removes all lineages but `currentId`, the `protect`ed ones (the rollback targets) and the
-   * `keepPrevious` newest others. Best effort: the new set is already in place, so a folder that
-   * cannot be removed now is retried next time.
+   * `keepPrevious` newest others: only real folders named by a lineage id. Best effort: the new
+   * set is already in place, so a folder that cannot be removed now is retried next time.
    */
-  private async prune(currentId: string, protect: string[]): Promise<string[]> {
-    const others = (await this.lineages()).filter((id) => id !== currentId && !protect.includes(id));
+  private prune(currentId: string, protect: string[]): string[] {
+    const others = listLineages(this.lineagesDir).filter((id) => id !== currentId && !protect.includes(id));
     const pruned: string[] = [];
     for (const id of others.slice(0, Math.max(0, others.length - this.keepPrevious))) {
-      const removed = await rm(join(this.lineagesDir, id), { recursive: true, force: true }).then(
-        () => true,
-        () => false,
-      );
-      if (removed) pruned.push(id);
+      try {
+        rmSync(join(this.lineagesDir, id), { recursive: true, force: true });
+        pruned.push(id);
+      } catch {
+        /* retried next time */
+      }
     }
     return pruned;
   }

@@ -1,10 +1,12 @@
 /**
  * Files under CERT_DIR's four names that nrcert did not make: typically a self-signed pair made
  * by hand before nrcert was set up. They are read so they can become a lineage of their own.
+ * Synchronous, because a root run reads them as CERT_DIR's owner (see privilege/as-owner.ts).
  */
-import { lstat, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstallError } from '../errors';
+import { readRegularFileSync } from './atomic';
 import { splitPemCertificates } from './pem';
 import { CERT_FILES, type CertFileName } from './types';
 
@@ -14,25 +16,27 @@ export function staticLinkTarget(name: CertFileName): string {
 }
 
 /**
- * What CERT_DIR serves under the four names when some of them are not nrcert's static links
- * (plain files or other links), or null when all are (or are missing). Names that already are
- * static links are read through them, so the result is exactly what a reader sees now (this also
- * completes an import interrupted halfway). Missing files are derived where possible: cert and
- * chain from fullchain, fullchain from cert and chain.
+ * What CERT_DIR serves under the four names when some of them are plain files nrcert did not
+ * make, or null when all are its static links (or missing). Names that already are static links
+ * are read through them, so the result is exactly what a reader sees now (this also completes an
+ * import interrupted halfway). Missing files are derived where possible: cert and chain from
+ * fullchain, fullchain from cert and chain.
+ *
+ * Only regular files are imported. A link of someone else's is refused, never read: a root run
+ * would otherwise copy whatever it points at (say a root-only key) into a lineage that the
+ * owner of CERT_DIR can read.
  */
-export async function readForeignFiles(
-  certDir: string,
-): Promise<Partial<Record<CertFileName, string>> | null> {
+export function readForeignFiles(certDir: string): Partial<Record<CertFileName, string>> | null {
   const foreign: Partial<Record<CertFileName, string>> = {};
   const linked: CertFileName[] = [];
   for (const name of CERT_FILES) {
-    const content = await readForeign(join(certDir, name), name);
+    const content = readForeign(join(certDir, name), name);
     if (content === LINKED) linked.push(name);
     else if (content !== null) foreign[name] = content;
   }
   if (Object.keys(foreign).length === 0) return null;
   for (const name of linked) {
-    const content = await readFile(join(certDir, name), 'utf8').catch(() => null);
+    const content = readThroughStaticLink(join(certDir, name));
     if (content !== null) foreign[name] = content;
   }
   return completeSet(foreign);
@@ -40,17 +44,35 @@ export async function readForeignFiles(
 
 const LINKED = Symbol('static link');
 
-async function readForeign(path: string, name: CertFileName): Promise<string | typeof LINKED | null> {
-  const stat = await lstat(path).catch(() => null);
-  if (!stat) return null;
-  if (stat.isSymbolicLink() && (await readlink(path)) === staticLinkTarget(name)) return LINKED;
+function readForeign(path: string, name: CertFileName): string | typeof LINKED | null {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (stat.isSymbolicLink()) {
+    const target = readlinkSync(path);
+    if (target === staticLinkTarget(name)) return LINKED;
+    throw new InstallError(
+      `${path} is a symlink to ${target} that nrcert did not make; nrcert imports only regular files and copied nothing. ` +
+        `Replace the link with the file itself (cp --remove-destination "$(readlink -f ${path})" ${path}) or remove it, then run again`,
+    );
+  }
   if (stat.isDirectory()) {
     throw new InstallError(`${path} is a directory; move it away so nrcert can install ${name}`);
   }
+  if (!stat.isFile()) throw new InstallError(`${path} is not a regular file; move it away so nrcert can install ${name}`);
+  return readRegularFileSync(path);
+}
+
+/** A name that is nrcert's own `current/<name>` link, read through it; null when it dangles. */
+function readThroughStaticLink(path: string): string | null {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // a dangling link
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }

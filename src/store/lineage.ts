@@ -3,9 +3,9 @@
  * real files. A lineage is written under `<id>.tmp` and renamed when complete, so a folder named
  * by a plain id is always whole. Ids sort in install order (see nextLineageId).
  */
-import { chmod, chown, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, writeFileSynced, type Ownership } from './atomic';
+import { fsyncDirSync, readRegularFileSync, setDirModeSync, writeFileSyncedSync, type Ownership } from './atomic';
 import { CERT_FILES, type CertFileName, type CertificateSet } from './types';
 
 /** The folder inside CERT_DIR that holds the lineages. */
@@ -47,11 +47,11 @@ export function nextLineageId(existing: string[], now: Date, suffix: string): st
   return `${formatTimestamp(new Date(time))}-${suffix}`;
 }
 
-/** The ids of the complete lineages in a `.nrcert` folder, oldest first. */
-export async function listLineages(lineagesDir: string): Promise<string[]> {
+/** The ids of the complete lineages in a `.nrcert` folder, oldest first (real folders only, never links). */
+export function listLineages(lineagesDir: string): string[] {
   let entries;
   try {
-    entries = await readdir(lineagesDir, { withFileTypes: true });
+    entries = readdirSync(lineagesDir, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -62,12 +62,9 @@ export async function listLineages(lineagesDir: string): Promise<string[]> {
     .sort();
 }
 
-/** Applies mode and ownership to a directory nrcert manages. */
-export async function setDirAccess(dir: string, ownership: Ownership): Promise<void> {
-  await chmod(dir, DIR_MODE);
-  if (ownership.owner !== undefined || ownership.group !== undefined) {
-    await chown(dir, ownership.owner ?? -1, ownership.group ?? -1);
-  }
+/** Applies mode and ownership to a directory nrcert manages (through a descriptor, never a link). */
+export function setDirAccess(dir: string, ownership: Ownership): void {
+  setDirModeSync(dir, DIR_MODE, ownership);
 }
 
 /** Mode of a lineage file: the key is private, or group-readable when a group is configured. */
@@ -76,40 +73,46 @@ export function fileMode(name: CertFileName, ownership: Ownership): number {
   return ownership.group !== undefined ? 0o640 : 0o600;
 }
 
-/** Writes the given files as lineage `id`: into `<id>.tmp`, fsynced, then renamed to `<id>`. */
-export async function writeLineage(
+/**
+ * Writes the given files as lineage `id`: into `<id>.tmp`, fsynced, then renamed to `<id>`. The
+ * files get `ownership`, the folder `folderOwnership` (by default the same).
+ */
+export function writeLineage(
   lineagesDir: string,
   id: string,
   files: Partial<Record<CertFileName, string>>,
   ownership: Ownership,
-): Promise<string> {
+  folderOwnership: Ownership = ownership,
+): string {
   const temp = join(lineagesDir, `${id}.tmp`);
   const final = join(lineagesDir, id);
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp);
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp);
   try {
-    await setDirAccess(temp, ownership);
+    setDirAccess(temp, folderOwnership);
     for (const name of CERT_FILES) {
       const data = files[name];
       if (data !== undefined) {
-        await writeFileSynced(join(temp, name), data, fileMode(name, ownership), ownership);
+        writeFileSyncedSync(join(temp, name), data, fileMode(name, ownership), ownership);
       }
     }
-    await fsyncDir(temp);
-    await rename(temp, final);
+    fsyncDirSync(temp);
+    renameSync(temp, final);
   } catch (err) {
-    await rm(temp, { recursive: true, force: true });
+    rmSync(temp, { recursive: true, force: true });
     throw err;
   }
-  await fsyncDir(lineagesDir);
+  fsyncDirSync(lineagesDir);
   return final;
 }
 
-/** Reads the four files of a lineage folder back as a CertificateSet. */
-export async function readLineage(lineageDir: string): Promise<CertificateSet> {
-  const [privkey, cert, chain, fullchain] = await Promise.all(
-    CERT_FILES.map((name) => readFile(join(lineageDir, name), 'utf8')),
-  );
+/** Reads the four files of a lineage folder back as a CertificateSet (regular files only). */
+export function readLineage(lineageDir: string): CertificateSet {
+  const [privkey, cert, chain, fullchain] = CERT_FILES.map((name) => {
+    const text = readRegularFileSync(join(lineageDir, name));
+    if (text === null) throw Object.assign(new Error(`ENOENT: no such file, open '${join(lineageDir, name)}'`), { code: 'ENOENT' });
+    return text;
+  });
   return { privkey, cert, chain, fullchain };
 }
 

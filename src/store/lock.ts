@@ -10,10 +10,11 @@
  * are judged by the pid alone, as before.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { LockedError } from '../errors';
+import { ownerOf, runningAsRoot } from '../privilege/as-owner';
 
 /** What the lock file says about its holder. */
 export interface LockHolder {
@@ -119,6 +120,7 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
     throw err;
   }
   try {
+    await giveToFolderOwner(handle, dirname(path));
     await handle.writeFile(text);
     await handle.sync();
   } catch (err) {
@@ -128,6 +130,16 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
   }
   await handle.close();
   return true;
+}
+
+/**
+ * Run as root, the lock file (which a killed run leaves behind) belongs to STATE_DIR's owner, so a
+ * service running as that user can read it. Through the descriptor just created: no link followed.
+ */
+async function giveToFolderOwner(handle: FileHandle, dir: string): Promise<void> {
+  if (!runningAsRoot()) return;
+  const owner = ownerOf(dir);
+  if (owner.uid !== 0) await handle.chown(owner.uid, owner.gid);
 }
 
 async function inspect(path: string, opts: LockOptions, probe: ProcessProbe): Promise<Verdict> {

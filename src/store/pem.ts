@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError } from '../errors';
+import { explainUnreachable } from '../privilege/traverse';
 import { CERT_FILES, type CertFileName, type CertificateInfo } from './types';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -88,7 +89,8 @@ export async function readInstalledCertificate(
     pem = await readFile(files['cert.pem'], 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new InstallError(`cannot read ${files['cert.pem']}; check its permissions`, { cause: err });
+    const traversal = (err as NodeJS.ErrnoException).code === 'EACCES' ? explainUnreachable(files['cert.pem']) : null;
+    throw new InstallError(traversal ?? `cannot read ${files['cert.pem']}; check its permissions`, { cause: err });
   }
   const x509 = parseCertificate(pem, files['cert.pem']);
   return { info: certificateInfo(x509), files, pem };

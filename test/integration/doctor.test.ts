@@ -97,13 +97,14 @@ test('a private key readable by everyone: permissions fails with "chmod 600 <key
 
 test('an expired certificate: certificate fails with "nrcert renew", exit 1', async () => {
   const store = new FileCertStore(certDir);
+  const before = (await store.current())!.id;
   await store.install(expiredSet(join(stack.dir, 'expired-ca')));
   try {
     const { result, byId } = await doctor();
     expect(result.code).toBe(1);
     expect(byId.certificate).toMatchObject({ status: 'fail', message: expect.stringMatching(/expired at 2024-04-01T00:00:00/), fix: expect.stringMatching(/^nrcert renew/) });
   } finally {
-    await store.rollback();
+    await store.switchTo(before);
   }
 }, 30_000);
 

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { parse } from 'dotenv';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -118,6 +118,26 @@ describe('nrcert init', () => {
     expect(parse(text)).toEqual({ ...before, ACME_EMAIL: 'new@example.test' });
     expect(text).toContain('# my own note\nOTHER_TOOL=1\n');
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
+  });
+
+  (process.getuid?.() === 0 ? test : test.skip)('sudo init --non-interactive into pi\'s Node-RED directory: CERT_DIR and the key belong to pi, then Done', async () => {
+    const home = await freshHome();
+    chmodSync(home, 0o755);
+    const nodeRedDir = join(home, 'pi', '.node-red');
+    mkdirSync(nodeRedDir, { recursive: true });
+    copyFileSync(join(ROOT, 'node_modules', 'node-red', 'settings.js'), join(nodeRedDir, 'settings.js'));
+    for (const path of [join(home, 'pi'), nodeRedDir, join(nodeRedDir, 'settings.js')]) chownSync(path, 4242, 4242);
+    writeFileSync(join(home, 'token'), `${SENTINEL_TOKEN}\n`, { mode: 0o600 });
+    const result = await runCli(
+      ['init', '--non-interactive', '--domain', 'example.test', '--token-file', join(home, 'token'), '--node-red-dir', nodeRedDir,
+        '--yes', '--skip-dry-run', '--no-service', ...stackFlags()],
+      userEnv(home), home,
+    );
+    expect(result.stdout).toContain('Done.');
+    expect(result.code).toBe(0);
+    const certDir = join(nodeRedDir, 'certs');
+    const key = realpathSync(join(certDir, 'privkey.pem'));
+    expect([statSync(certDir).uid, statSync(key).uid, statSync(key).mode & 0o777]).toEqual([4242, 4242, 0o600]);
   });
 
   test('a token without DNS:Edit: the missing permission and the token page are named, exit 5, nothing written', async () => {

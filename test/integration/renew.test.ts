@@ -6,7 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { readFileSync, readdirSync, realpathSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, SENTINEL_TOKEN, startCli, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { runInPty } from '../helpers/pty';
@@ -147,6 +149,7 @@ describe('nrcert renew against Pebble and the Cloudflare fake', () => {
 const asRoot = process.getuid?.() === 0 ? test : test.skip;
 
 asRoot('run as root, files go to the owner of an existing CERT_DIR (Node-RED\'s user): key 0600, nobody else', async () => {
+  chmodSync(stack.dir, 0o755); // CERT_DIR's owner must be able to reach it: root works there as that user
   const dir = join(stack.dir, 'pi-certs');
   execFileSync('mkdir', ['-p', dir]);
   execFileSync('chown', ['1000:1000', dir]);
@@ -156,6 +159,54 @@ asRoot('run as root, files go to the owner of an existing CERT_DIR (Node-RED\'s 
   expect(key.uid).toBe(1000);
   expect(key.mode & 0o777).toBe(0o600);
   expect(statSync(realpathSync(join(dir, 'current'))).uid).toBe(1000);
+});
+
+/** Every entry under `dir`, links not followed, that is not owned by `uid`. */
+function notOwnedBy(dir: string, uid: number): string[] {
+  const st = lstatSync(dir);
+  const here = st.uid === uid ? [] : [dir];
+  if (!st.isDirectory()) return here;
+  return [...here, ...readdirSync(dir).flatMap((name) => notOwnedBy(join(dir, name), uid))];
+}
+
+/** The regular files under `dir` (links not followed) whose content holds `text`. */
+function filesContaining(dir: string, text: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const st = lstatSync(path);
+    if (st.isDirectory()) return filesContaining(path, text);
+    return st.isFile() && readFileSync(path, 'utf8').includes(text) ? [path] : [];
+  });
+}
+
+asRoot('run as root over a CERT_DIR and a STATE_DIR owned by a user, renew --force leaves no root-owned file in either, and a link planted there is refused', async () => {
+  chmodSync(stack.dir, 0o755);
+  const certs = join(stack.dir, 'user-certs');
+  const state = join(stack.dir, 'user-state');
+  for (const dir of [certs, state]) {
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 4242, 4242);
+  }
+  const env = { CERT_DIR: certs, STATE_DIR: state };
+  expect((await nrcert(['renew', '--force'], env)).code).toBe(0);
+  const second = await nrcert(['renew', '--force'], env);
+  expect(second.code).toBe(0);
+  expect(readdirSync(state)).toEqual(expect.arrayContaining(['accounts', 'archive']));
+  expect(notOwnedBy(certs, 4242)).toEqual([]);
+  expect(notOwnedBy(state, 4242)).toEqual([]);
+  expect(statSync(realpathSync(join(certs, 'privkey.pem'))).mode & 0o777).toBe(0o600);
+
+  // That user (Node-RED's, who can run commands from flows) points privkey.pem at a root-only file.
+  const secret = join(stack.dir, 'root-only.key');
+  writeFileSync(secret, 'ROOT-ONLY-SECRET\n', { mode: 0o600 });
+  rmSync(join(certs, 'privkey.pem'));
+  symlinkSync(secret, join(certs, 'privkey.pem'));
+  lchownSync(join(certs, 'privkey.pem'), 4242, 4242);
+  const attacked = await nrcert(['renew', '--force'], env);
+  expect(attacked.code).toBe(8);
+  expect(attacked.stderr).toMatch(/privkey\.pem is a symlink to .*root-only\.key that nrcert did not make/);
+  expect([...filesContaining(certs, 'ROOT-ONLY-SECRET'), ...filesContaining(state, 'ROOT-ONLY-SECRET')]).toEqual([]);
+  expect(readFileSync(secret, 'utf8')).toBe('ROOT-ONLY-SECRET\n');
 });
 
 describe('failures leave the installed certificate untouched', () => {

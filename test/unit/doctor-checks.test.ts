@@ -4,7 +4,7 @@
  * formats; and that one crashing check never stops the others.
  */
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../src/config/config';
 import { createLogger } from '../../src/log';
@@ -64,6 +64,29 @@ describe('key permissions', () => {
     const key = await install();
     const r = await checkPermissions(config(), { uid: process.getuid!() });
     expect(r).toMatchObject({ status: 'ok', message: expect.stringContaining(`${key} is 0600`) });
+  });
+
+  (process.getuid?.() === 0 ? it : it.skip)('names a folder the user cannot traverse (bookworm\'s 0700 home) and the setfacl fix', async () => {
+    await install();
+    chmodSync(tmp, 0o700);
+    chownSync(tmp, 4243, 4243);
+    const groups = process.getgroups!();
+    process.setgroups!([4242]);
+    process.setegid!(4242);
+    process.seteuid!(4242);
+    let r;
+    try {
+      r = await checkPermissions(config(), { uid: 4242 });
+    } finally {
+      process.seteuid!(0);
+      process.setegid!(0);
+      process.setgroups!(groups);
+    }
+    expect(r).toMatchObject({
+      status: 'fail',
+      message: `the folder ${tmp} cannot be traversed by user 4242 (uid 4242), so ${certDir} cannot be reached`,
+      fix: expect.stringMatching(new RegExp(`^sudo setfacl -m u:4242:x ${tmp} `)),
+    });
   });
 
   it('fails a key readable by every user, with "chmod 600" on the real file as the fix', async () => {

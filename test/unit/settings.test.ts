@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import {
-  chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { InstallError, UsageError } from '../../src/errors';
 import { findExportsObject } from '../../src/nodered/settings-edit';
@@ -289,6 +289,34 @@ describe('applySettings', () => {
     const err = await rejection(apply(join(dir, 'nowhere', 'settings.js')));
     expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toMatch(/no settings file at .*nowhere\/settings.js/);
+  });
+});
+
+(process.getuid?.() === 0 ? describe : describe.skip)('applySettings as root in a Node-RED directory owned by someone else', () => {
+  it('settings.js as a link to a root-owned file elsewhere: refused, that file and its folder unchanged', async () => {
+    chmodSync(dir, 0o755);
+    const rootFolder = mkdtempSync(join(dir, 'root-app-'));
+    chmodSync(rootFolder, 0o755);
+    const target = join(rootFolder, 'config.js');
+    writeFileSync(target, readFileSync(DEFAULT_SETTINGS), { mode: 0o644 });
+    const userFolder = mkdtempSync(join(dir, 'pi-'));
+    chmodSync(userFolder, 0o755);
+    chownSync(userFolder, 4242, 4242);
+    symlinkSync(target, join(userFolder, 'settings.js'));
+    lchownSync(join(userFolder, 'settings.js'), 4242, 4242);
+    await expect(apply(join(userFolder, 'settings.js'))).rejects.toThrow(InstallError);
+    expect(readFileSync(target)).toEqual(readFileSync(DEFAULT_SETTINGS));
+    expect(readdirSync(rootFolder)).toEqual(['config.js']);
+  });
+
+  it('a settings.js of that user is edited as that user: the new file and the backup are theirs', async () => {
+    chmodSync(dir, 0o755);
+    const path = settingsFile(readFileSync(DEFAULT_SETTINGS, 'utf8'));
+    chownSync(dirname(path), 4242, 4242);
+    chownSync(path, 4242, 4242);
+    chmodSync(dirname(path), 0o755);
+    const result = await apply(path, { certDir: join(dir, 'not-installed-yet') }); // the key check is another test's
+    expect([statSync(path).uid, statSync(result.backupPath!).uid]).toEqual([4242, 4242]);
   });
 });
 

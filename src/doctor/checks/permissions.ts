@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Config } from '../../config/config';
 import { resolveOwnership } from '../../config/ownership';
 import { describeError } from '../../errors';
+import { firstBlockedFolder } from '../../privilege/traverse';
+import { byId } from '../../privilege/users';
 import { codeOf, fail, ok, skip, warn, type CheckResult } from '../types';
 
 const ID = 'permissions';
@@ -26,7 +28,7 @@ export async function checkPermissions(config: Config | undefined, deps: Permiss
   const dir = await statOf(config.certDir);
   if ('code' in dir) {
     if (dir.code === 'ENOENT') return skip(ID, `CERT_DIR ${config.certDir} does not exist yet`, 'nrcert renew creates it');
-    return fail(ID, `cannot look at CERT_DIR ${config.certDir} (${dir.code})`, 'run nrcert doctor as the user nrcert runs as');
+    return unreachable(config.certDir, dir.code) ?? fail(ID, `cannot look at CERT_DIR ${config.certDir} (${dir.code})`, 'run nrcert doctor as the user nrcert runs as');
   }
   const dirStat = dir.stat;
   if (dirStat.mode & 0o002) {
@@ -38,7 +40,7 @@ export async function checkPermissions(config: Config | undefined, deps: Permiss
   const key = await statOf(keyPath);
   if ('code' in key) {
     if (key.code === 'ENOENT') return skip(ID, `no privkey.pem in ${config.certDir} yet`, 'nrcert renew installs one');
-    return fail(ID, `cannot look at ${keyPath} (${key.code})`, 'run nrcert doctor as the user nrcert runs as');
+    return unreachable(keyLink, key.code) ?? fail(ID, `cannot look at ${keyPath} (${key.code})`, 'run nrcert doctor as the user nrcert runs as');
   }
   let wanted: { uid?: number; gid?: number };
   try {
@@ -47,6 +49,17 @@ export async function checkPermissions(config: Config | undefined, deps: Permiss
     return fail(ID, describeError(err), 'fix CERT_OWNER / CERT_GROUP');
   }
   return judgeKey(config, keyPath, key.stat, wanted, deps.uid === 0 ? dirStat.uid : deps.uid);
+}
+
+/** A failure naming the folder that cannot be traversed on the way to `path`, when that is why. */
+function unreachable(path: string, code: string): CheckResult | null {
+  if (code !== 'EACCES') return null;
+  const blocked = firstBlockedFolder(path);
+  if (!blocked) return null;
+  const uid = process.geteuid?.() ?? -1;
+  const user = byId('user', uid)?.name ?? String(uid);
+  return fail(ID, `the folder ${blocked} cannot be traversed by user ${user} (uid ${uid}), so ${path} cannot be reached`,
+    `sudo setfacl -m u:${user}:x ${blocked} (lets ${user} pass through it, without listing or reading it)`);
 }
 
 /** stat(), or the error code. */

@@ -92,22 +92,19 @@ describe('FileCertStore.install', () => {
     }
   });
 
-  it('switches to a second set; previous() and rollback() bring the first back', async () => {
+  it('switches to a second set; switchTo brings the first back; installed() reads what is served', async () => {
     const store = new FileCertStore(certDir, { clock: steppingClock() });
     const first = await store.install(sets[0]);
-    expect(await store.previous()).toBeNull();
     const second = await store.install(sets[1]);
     expect(second.id > first.id).toBe(true);
     expectServed(sets[1]);
-    expect(await store.previous()).toBe(first.id);
+    expect((await store.installed())?.id).toBe(second.id);
 
-    expect(await store.rollback()).toBe(first.id);
+    await store.switchTo(first.id);
     expectServed(sets[0]);
     expect((await store.current())?.id).toBe(first.id);
-    expect(await store.previous()).toBeNull();
-    await expect(store.rollback()).rejects.toThrow(
-      new InstallError('no previous certificate to roll back to; keeping the current one'),
-    );
+    expect((await store.installed())?.info.serial).toBe(new X509Certificate(sets[0].cert).serialNumber.toLowerCase());
+    await expect(store.switchTo('20991231T000000Z-abcdef')).rejects.toThrow(new InstallError(`there is no certificate 20991231T000000Z-abcdef in ${join(certDir, '.nrcert')}`));
     expectServed(sets[0]);
   });
 
@@ -121,7 +118,7 @@ describe('FileCertStore.install', () => {
     expect(a.id.slice(0, 16)).toBe('20261123T071500Z');
     expect(b.id.slice(0, 16)).toBe('20261123T071501Z');
     expect(c.id.slice(0, 16)).toBe('20261123T071502Z');
-    expect(await store.previous()).toBe(b.id);
+    expect(await store.lineages()).toEqual([a.id, b.id, c.id]);
   });
 
   it('keeps current and the two previous lineages, pruning older ones', async () => {
@@ -139,14 +136,16 @@ describe('FileCertStore.install', () => {
     expectServed(sets[4]);
   });
 
-  it('the previous lineage stays kept after a rollback and a new install', async () => {
+  it('never prunes a protected lineage (the rollback target), however old', async () => {
     const store = new FileCertStore(certDir, { clock: steppingClock(), keepPrevious: 1 });
     const a = await store.install(sets[0]);
     const b = await store.install(sets[1]);
-    await store.rollback();
-    const c = await store.install(sets[2]);
-    expect(c.pruned).toEqual([a.id]);
-    expect(await store.previous()).toBe(b.id);
+    await store.switchTo(a.id);
+    const c = await store.install(sets[2], { protect: [a.id] });
+    expect(c.pruned).toEqual([]);
+    const d = await store.install(sets[3], { protect: [a.id] });
+    expect(d.pruned).toEqual([b.id]);
+    expect(await store.lineages()).toEqual([a.id, c.id, d.id]);
   });
 });
 
@@ -167,8 +166,8 @@ describe('FileCertStore with files it did not make', () => {
     expect(served('settings-notes.txt')).toBe('mine');
     expect(await store.read(result.importedId as string)).toEqual({ ...handMade, chain: '', fullchain: handMade.cert });
 
-    expect(await store.previous()).toBe(result.importedId);
-    await store.rollback();
+    expect(await store.lineages()).toContain(result.importedId);
+    await store.switchTo(result.importedId as string);
     expect(served('privkey.pem')).toBe(handMade.privkey);
     expect(served('cert.pem')).toBe(handMade.cert);
   });
@@ -212,7 +211,6 @@ describe('FileCertStore after a crash', () => {
     symlinkSync('current/cert.pem', join(certDir, '.cert.pem.0badf00d.tmp'));
 
     expect(await store.lineages()).toEqual([first.id]);
-    expect(await store.previous()).toBeNull();
     expectServed(sets[0]);
 
     const second = await store.install(sets[1]);
@@ -263,21 +261,18 @@ describe('FileCertStore after a crash', () => {
     expect(readdirSync(join(certDir, '.nrcert'))).toEqual([first.id]);
   });
 
-  it('refuses to roll back when nothing is installed', async () => {
-    await expect(new FileCertStore(certDir).rollback()).rejects.toThrow(
-      'no previous certificate to roll back to; keeping the current one',
-    );
+  it('refuses to switch when nothing is installed', async () => {
+    await expect(new FileCertStore(certDir).switchTo('20261123T071500Z-abcdef')).rejects.toThrow(/there is no certificate 20261123T071500Z-abcdef/);
+    expect(await new FileCertStore(certDir).installed()).toBeNull();
   });
 
-  it('does not roll back to a lineage that lacks files', async () => {
+  it('an imported lineage that lacks files cannot be read back (so a rollback never picks it)', async () => {
     const store = new FileCertStore(certDir, { clock: steppingClock() });
     mkdirSync(certDir);
     writeFileSync(join(certDir, 'cert.pem'), sets[0].cert); // no key to import
     const { importedId } = await store.install(sets[1]);
     expect(existsSync(join(certDir, '.nrcert', importedId as string, 'privkey.pem'))).toBe(false);
-    await expect(store.rollback()).rejects.toThrow(
-      `the previous certificate ${importedId} lacks privkey.pem; keeping the current one`,
-    );
+    await expect(store.read(importedId as string)).rejects.toThrow(/ENOENT/);
     expectServed(sets[1]);
   });
 });
