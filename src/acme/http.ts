@@ -1,5 +1,8 @@
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AcmeError } from '../errors';
+import { parseRetryAfter } from '../util/retry';
+
+export { parseRetryAfter };
 
 type AcmeModule = typeof import('acme-client');
 
@@ -86,12 +89,4 @@ function shortUrl(config: InternalAxiosRequestConfig): string {
   } catch {
     return 'a request';
   }
-}
-
-/** Parses an HTTP Retry-After header (seconds or HTTP date) into a date, or undefined. */
-export function parseRetryAfter(header: unknown, now = Date.now()): Date | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  if (/^\d+$/.test(header.trim())) return new Date(now + Number(header.trim()) * 1000);
-  const date = new Date(header);
-  return Number.isNaN(date.getTime()) ? undefined : date;
 }

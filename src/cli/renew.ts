@@ -47,7 +47,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
         progress: terminalProgress(process.stderr),
         now: () => new Date(),
         signal: controller.signal,
-        dnsProvider: () => new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger }),
+        dnsProvider: () => new CloudflareDnsProvider({ ...config.cloudflare, apiToken: config.cloudflare.apiToken!, stateDir: config.stateDir, logger, signal: controller.signal }),
       },
       { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) },
     );

@@ -34,13 +34,16 @@ export interface Config {
     /** ACME_PROFILE: certificate profile asked for on new orders (e.g. tlsserver, shortlived). */
     profile?: string;
     eab?: { kid: string; hmacKey: Secret };
+    /** ACME_TIMEOUT: how long one request to the ACME server may go unanswered. */
+    timeoutMs: number;
   };
   dns: {
     provider: 'cloudflare';
     resolvers?: string[];
     propagationTimeoutMs: number;
   };
-  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string };
+  /** `timeoutMs`: CLOUDFLARE_TIMEOUT, how long one Cloudflare API request may go unanswered. */
+  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string; timeoutMs: number };
   certDir: string;
   stateDir: string;
   certGroup?: string;
@@ -171,7 +174,8 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
   }
   const profile = env.ACME_PROFILE?.trim() || undefined;
   if (profile && !/^[a-z0-9._-]+$/i.test(profile)) problems.push(`ACME_PROFILE: "${profile}" is not a profile name (e.g. tlsserver, shortlived)`);
-  return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined };
+  const timeoutMs = readRequestTimeout(env, 'ACME_TIMEOUT', problems);
+  return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined, timeoutMs };
 }
 
 function readDns(env: Env, problems: string[]): Config['dns'] {
@@ -211,7 +215,7 @@ function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, ex
   }
   const baseURL = env.CLOUDFLARE_BASE_URL || undefined;
   if (baseURL && !/^https?:\/\//.test(baseURL)) problems.push(`CLOUDFLARE_BASE_URL: "${baseURL}" is not a URL`);
-  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL };
+  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL, timeoutMs: readRequestTimeout(env, 'CLOUDFLARE_TIMEOUT', problems) };
 }
 
 function readRestart(env: Env, problems: string[]): Config['restart'] {
@@ -257,6 +261,16 @@ function readSeconds(env: Env, name: string, fallback: number, problems: string[
     return fallback * 1000;
   }
   return seconds * 1000;
+}
+
+/** A per-request timeout (ACME_TIMEOUT, CLOUDFLARE_TIMEOUT): 1 to 600 seconds, 30 by default. */
+function readRequestTimeout(env: Env, name: string, problems: string[]): number {
+  const ms = readSeconds(env, name, 30, problems);
+  if (ms < 1000 || ms > 600_000) {
+    problems.push(`${name}: "${env[name]}" is outside 1 to 600 seconds`);
+    return 30_000;
+  }
+  return ms;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -14,6 +14,17 @@ export interface DnsProvider {
   sweep(fqdns: string[]): Promise<number>;
   /** The zone apex that holds `fqdn` (used to find its authoritative nameservers). */
   zoneOf(fqdn: string): Promise<string>;
+  /**
+   * The records this provider instance created and could not delete (cleanup failed): part of
+   * the run's outcome, so the user can remove them by hand. The next run's sweep retries them.
+   */
+  leftovers(): LeftoverRecord[];
+}
+
+/** A TXT record left behind: its name and, when known, the provider's record id. */
+export interface LeftoverRecord {
+  name: string;
+  id?: string;
 }
 
 /** A TXT record that `present` created. */

@@ -39,3 +39,11 @@ function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number 
   const wait = Math.max(backoff, retryAfter);
   return wait > policy.maxWaitMs ? null : Math.round(wait);
 }
+
+/** Parses an HTTP Retry-After header (seconds or HTTP date) into a date, or undefined. */
+export function parseRetryAfter(header: unknown, now = Date.now()): Date | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return new Date(now + Number(header.trim()) * 1000);
+  const date = new Date(header);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

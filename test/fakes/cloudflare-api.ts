@@ -39,6 +39,8 @@ export interface CloudflareFakeOptions {
   tokens: Record<string, FakeTokenOption>;
   /** challtestsrv management base URL; when set, TXT records are published there. */
   challtestsrvManagementUrl?: string;
+  /** false: drop every record's comment, as a DNS host that does not keep comments would (default true). */
+  keepComments?: boolean;
 }
 
 /** One request the fake received; the Authorization header is never kept. */
@@ -190,6 +192,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions): Promise<
     zones: opts.zones.map((z) => ({ name: z.name.toLowerCase().replace(/\.$/, ''), id: z.id ?? hexId() })),
     tokens: tokenStates(opts.tokens),
     records: new Map(),
+    keepComments: opts.keepComments ?? true,
     publisher: opts.challtestsrvManagementUrl
       ? new ChalltestsrvPublisher(opts.challtestsrvManagementUrl.replace(/\/$/, ''))
       : undefined,
