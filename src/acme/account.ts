@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 import type { Config } from '../config/config';
 import { writeFileAtomic } from '../store/atomic';
 import { withRetry } from '../util/retry';
-import { installAcmeHttpGuards } from './http';
+import { guardBadNonce, installAcmeHttpGuards } from './http';
 
 /** Where one ACME account lives: one folder per directory URL under STATE_DIR/accounts. */
 export function accountDir(stateDir: string, directoryUrl: string): string {
@@ -30,7 +30,7 @@ export async function openAccount(
   deps: { logger: Logger; signal?: AbortSignal },
 ): Promise<Client> {
   const acme = require('acme-client') as typeof import('acme-client');
-  installAcmeHttpGuards(acme);
+  installAcmeHttpGuards(acme, config.acme.timeoutMs);
   acme.setLogger((message: string) => deps.logger.trace({ acme: message }, 'acme-client'));
   const dir = accountDir(config.stateDir, directoryUrl);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -45,6 +45,7 @@ export async function openAccount(
   const saved = await readFile(join(dir, 'account.json'), 'utf8').then((t) => JSON.parse(t) as { url?: string }).catch(() => ({ url: undefined }));
   const eab = config.acme.eab ? { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmacKey.reveal() } : undefined;
   const client = new acme.Client({ directoryUrl, accountKey, accountUrl: saved.url, externalAccountBinding: eab, ...BACKOFF });
+  guardBadNonce(client, directoryUrl);
   if (!saved.url) await registerAccount(client, config, dir, deps);
   return client;
 }

@@ -36,7 +36,11 @@ export interface BoundedFetchOptions {
   /** First back-off when no Retry-After is given; doubles each time. */
   baseDelayMs?: number;
   logger: Logger;
-  /** The run's signal: stops waits and requests at once, except deletes (cleanup must still run). */
+  /**
+   * The run's signal: ends Retry-After waits and in-flight reads at once. Writes run to their
+   * answer (bounded by the timeout), so a record that was created is known by id and removed
+   * in the same run, and cleanup deletes still run after an interruption.
+   */
   signal?: AbortSignal;
 }
 
@@ -46,10 +50,10 @@ const RETRYABLE = new Set([408, 409, 429]);
 export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
   const attempts = opts.attempts ?? 3;
   return async (input, init) => {
-    const cleanup = (init?.method ?? 'GET').toUpperCase() === 'DELETE';
-    const runSignal = cleanup ? undefined : opts.signal;
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const cleanup = method === 'DELETE';
     for (let attempt = 1; ; attempt++) {
-      const response = await attemptOnce(input, init, opts, runSignal);
+      const response = await attemptOnce(input, init, opts, method === 'GET' ? opts.signal : undefined);
       if (!(RETRYABLE.has(response.status) || response.status >= 500) || attempt >= attempts) return response;
       const asked = parseRetryAfter(response.headers.get('retry-after'));
       const waitMs = asked ? Math.max(0, asked.getTime() - Date.now()) : (opts.baseDelayMs ?? 1000) * 2 ** (attempt - 1);
@@ -64,7 +68,7 @@ export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
       }
       opts.logger.warn({ status: response.status, waitSeconds: seconds, attempt }, `Cloudflare asked to wait ${seconds} s (${response.status}); waiting`);
       try {
-        await sleep(waitMs, runSignal);
+        await sleep(waitMs, cleanup ? undefined : opts.signal);
       } catch (err) {
         throw new FetchFailure(err as AbortedError);
       }

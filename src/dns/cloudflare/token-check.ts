@@ -63,7 +63,7 @@ export async function checkCloudflareToken(opts: TokenCheckOptions): Promise<Tok
     return done();
   }
   items.push({ id: 'token-kind', ok: true, message: 'a scoped API token (not the Global API Key)' });
-  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, logger: opts.logger, signal: opts.signal });
+  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, logger: opts.logger });
   const abortCheck = () => {
     if (opts.signal?.aborted) throw new AbortedError();
   };
