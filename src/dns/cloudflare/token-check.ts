@@ -20,6 +20,8 @@ export interface TokenCheckOptions {
   apiToken: Secret;
   zoneId?: string;
   baseURL?: string;
+  /** CLOUDFLARE_TIMEOUT per request; 30 s unless told. */
+  timeoutMs?: number;
   /** The certificate's base name, e.g. example.com (a leading `*.` is ignored). */
   domain: string;
   logger: Logger;
@@ -63,7 +65,7 @@ export async function checkCloudflareToken(opts: TokenCheckOptions): Promise<Tok
     return done();
   }
   items.push({ id: 'token-kind', ok: true, message: 'a scoped API token (not the Global API Key)' });
-  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, logger: opts.logger });
+  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, timeoutMs: opts.timeoutMs, logger: opts.logger });
   const abortCheck = () => {
     if (opts.signal?.aborted) throw new AbortedError();
   };
