@@ -15,8 +15,9 @@ export interface DnsProvider {
   /** The zone apex that holds `fqdn` (used to find its authoritative nameservers). */
   zoneOf(fqdn: string): Promise<string>;
   /**
-   * The records this provider instance created and could not delete (cleanup failed): part of
-   * the run's outcome, so the user can remove them by hand. The next run's sweep retries them.
+   * The records this provider instance created, or found left behind by an earlier run, and
+   * could not delete: part of the run's outcome, so the user can remove them by hand. They stay
+   * journalled in STATE_DIR, and the next run's sweep tries again.
    */
   leftovers(): LeftoverRecord[];
 }

@@ -243,6 +243,19 @@ describe('CloudflareDnsProvider journal (STATE_DIR/txt-records.json) and leftove
     expect(next.leftovers()).toEqual([]);
   });
 
+  it('a journalled record the sweep cannot delete does not stop the run: it stays journalled and is a leftover', async () => {
+    const stateDir = join(dir, 'stuck');
+    const record = await onBare(stateDir).present(NAME, 'stuck');
+    bare.failAlways({ method: 'DELETE' }, { status: 500, code: 10001, message: 'Internal error' });
+    const next = onBare(stateDir);
+    await expect(next.sweep([NAME])).resolves.toBe(0);
+    expect(next.leftovers()).toEqual([{ name: NAME, id: record.id }]);
+    expect(journalOf(stateDir)).toEqual([expect.objectContaining({ id: record.id })]);
+    bare.clearFailures();
+    expect(await onBare(stateDir).sweep([NAME])).toBe(1);
+    expect(journalOf(stateDir)).toEqual([]);
+  });
+
   it('an entry without an id (a crash before the create was answered) is swept by name and value, and nothing else is', async () => {
     const stateDir = join(dir, 'no-id');
     mkdirSync(stateDir, { recursive: true });

@@ -1,7 +1,7 @@
 import type Cloudflare from 'cloudflare';
 import type { Logger } from '../../log';
 import type { Secret } from '../../config/secret';
-import { DnsProviderError } from '../../errors';
+import { AbortedError, DnsProviderError } from '../../errors';
 import type { DnsProvider, LeftoverRecord, PresentedRecord } from '../provider';
 import { TxtRecordJournal } from '../journal';
 import { CALL_RETRY } from '../../util/retry';
@@ -215,17 +215,25 @@ export class CloudflareDnsProvider implements DnsProvider {
   /**
    * Removes what an earlier run left behind: every record in the journal (by id, or by name and
    * value when the crash came before the id was noted), then every record at `fqdns` that
-   * carries RECORD_TAG.
+   * carries RECORD_TAG. A journalled record that cannot be removed now (its zone is no longer
+   * in DOMAINS or the token's reach, Cloudflare is failing) is logged, kept in the journal and
+   * listed in leftovers(); it does not stop the renewal.
    */
   async sweep(fqdns: string[]): Promise<number> {
     const deleted = new Set<string>();
     for (const entry of (await this.#journal?.entries()) ?? []) {
-      const ids = entry.id ? [entry.id] : await this.journalledIds(entry);
-      for (const id of ids) {
-        await this.cleanup({ fqdn: entry.fqdn, value: entry.value, id, zoneId: entry.zoneId });
-        deleted.add(id);
+      try {
+        const ids = entry.id ? [entry.id] : await this.journalledIds(entry);
+        for (const id of ids) {
+          await this.cleanup({ fqdn: entry.fqdn, value: entry.value, id, zoneId: entry.zoneId });
+          deleted.add(id);
+        }
+        await this.#journal!.remove(entry);
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        if (!entry.id) this.#leftovers.set(`${entry.fqdn} ${entry.value}`, { name: entry.fqdn });
+        this.options.logger.warn({ fqdn: entry.fqdn, recordId: entry.id, error: (err as Error).message }, 'could not remove a TXT record an earlier run left behind; trying again next run');
       }
-      await this.#journal!.remove(entry);
     }
     for (const fqdn of new Set(fqdns)) {
       const zone = await this.findZone(fqdn);
