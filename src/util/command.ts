@@ -32,6 +32,23 @@ export interface UserCommandOptions {
 const KEEP_OUTPUT = 4096;
 
 /**
+ * Process groups of commands still running. A command's own group no longer gets the terminal's
+ * Ctrl-C, so when nrcert exits before it ends (a second Ctrl-C exits at once) the group is sent
+ * SIGTERM on the way out: no hook outlives the run that started it.
+ */
+const running = new Set<number>();
+let exitHook = false;
+
+function track(pgid: number): void {
+  running.add(pgid);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const group of running) signalGroup(group, 'SIGTERM');
+  });
+}
+
+/**
  * Runs a command from a setting (RESTART_COMMAND, NOTIFY_COMMAND): argv as given, no shell, our
  * environment plus `env` minus the secrets. It runs in a process group of its own, so at the
  * timeout (or when `signal` fires) the whole group gets SIGTERM, then SIGKILL after a short
@@ -46,6 +63,7 @@ export function runUserCommand(argv: string[], opts: UserCommandOptions): Promis
       detached: true,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) track(child.pid);
     let output = '';
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEEP_OUTPUT));
     child.stdout!.on('data', keep);
@@ -54,6 +72,7 @@ export function runUserCommand(argv: string[], opts: UserCommandOptions): Promis
     const finish = (result: CommandResult) => {
       if (settled) return;
       settled = true;
+      if (child.pid !== undefined) running.delete(child.pid);
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       child.stdout!.destroy();

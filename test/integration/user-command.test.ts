@@ -3,6 +3,7 @@
  * interrupted, the command's whole process group is stopped, grandchildren included, without
  * waiting for output that a grandchild still holds open (issue 9 §3).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -114,6 +115,24 @@ describe('runUserCommand', () => {
       .toEqual({ ok: true });
     expect(await runUserCommand([join(dir, 'missing')], { env: {}, timeoutMs: 10_000 }))
       .toEqual({ ok: false, timedOut: false, detail: 'could not be run (ENOENT)' });
+  });
+
+  it('a command still running when nrcert exits (a second Ctrl-C) is stopped on the way out', async () => {
+    const { path, pidFile } = script('orphaned', 'wait');
+    const command = join(__dirname, '..', '..', 'dist', 'util', 'command.js');
+    const program = `require(${JSON.stringify(command)}).runUserCommand([${JSON.stringify(path)}], { env: {}, timeoutMs: 60000 });
+setTimeout(() => process.exit(130), 1000);`;
+    const status = (() => {
+      try {
+        execFileSync(process.execPath, ['-e', program], { stdio: 'ignore', timeout: 20_000 });
+        return 0;
+      } catch (err) {
+        return (err as { status?: number }).status;
+      }
+    })();
+    expect(status).toBe(130);
+    const pid = await grandchild(pidFile);
+    await waitFor(() => !alive(pid), 3000, { what: `the grandchild sleep (pid ${pid}) to be gone` });
   });
 
   it('a daemon that left our output alone is not part of the command', async () => {
