@@ -4,6 +4,8 @@ import { inspect } from 'node:util';
 import { Secret } from '../../src/config/secret';
 import { CloudflareDnsProvider, RECORD_TAG } from '../../src/dns/cloudflare/provider';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AbortedError, describeError, DnsProviderError } from '../../src/errors';
@@ -336,6 +338,23 @@ describe('CloudflareDnsProvider waits: bounded, logged, interruptible', () => {
       expectNoToken(err, TOKEN);
     } finally {
       await hang.stop();
+    }
+  });
+
+  it('a Cloudflare API that stops in the middle of an answer fails the same way', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"success": true, "result": [');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4`;
+      const p = new CloudflareDnsProvider({ apiToken: new Secret(TOKEN), baseURL, logger, timeoutMs: 500 });
+      const err = await dnsError(p.zoneOf(NAME));
+      expect(err.message).toContain(`the Cloudflare API at ${baseURL} did not answer within 0.5 s (CLOUDFLARE_TIMEOUT raises it)`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });

@@ -45,6 +45,8 @@ export interface BoundedFetchOptions {
 }
 
 const RETRYABLE = new Set([408, 409, 429]);
+/** Statuses a Response may not carry a body with. */
+const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /** A fetch for the SDK's `fetch` option, bounded as described above. */
 export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
@@ -57,7 +59,6 @@ export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
       if (!(RETRYABLE.has(response.status) || response.status >= 500) || attempt >= attempts) return response;
       const asked = parseRetryAfter(response.headers.get('retry-after'));
       const waitMs = asked ? Math.max(0, asked.getTime() - Date.now()) : (opts.baseDelayMs ?? 1000) * 2 ** (attempt - 1);
-      await response.body?.cancel().catch(() => undefined);
       const seconds = Math.ceil(waitMs / 1000);
       if (waitMs > opts.maxWaitMs || (cleanup && opts.signal?.aborted)) {
         throw new FetchFailure(new DnsProviderError(
@@ -81,8 +82,10 @@ async function attemptOnce(input: Parameters<typeof fetch>[0], init: RequestInit
   const signals = [timeout, ...(init?.signal ? [init.signal] : []), ...(runSignal ? [runSignal] : [])];
   try {
     const response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
-    // The body is read later by the SDK; it stays under the same timeout.
-    return response;
+    // Read the (small JSON) body here, under the same timeout, so a server that stops in the
+    // middle of an answer fails with the same message as one that never starts.
+    const body = NULL_BODY.has(response.status) ? null : await response.arrayBuffer();
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   } catch (err) {
     if (runSignal?.aborted) throw new FetchFailure(new AbortedError());
     if (timeout.aborted) {
