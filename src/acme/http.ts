@@ -76,7 +76,8 @@ const BAD_NONCE = 'urn:ietf:params:acme:error:badNonce';
  * retries becomes a transient AcmeError naming the CA.
  */
 export function guardBadNonce(client: Client, directoryUrl: string): void {
-  const http = (client as unknown as { http: SignedRequester }).http;
+  const http = (client as unknown as { http?: SignedRequester }).http;
+  if (typeof http?.signedRequest !== 'function') return; // another acme-client inside: its own message then
   const signedRequest = http.signedRequest.bind(http);
   const retries = http.maxBadNonceRetries ?? 5;
   http.signedRequest = async (url, payload, opts, attempts = 0) => {

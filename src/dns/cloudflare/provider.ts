@@ -24,7 +24,7 @@ export interface CloudflareOptions {
   stateDir?: string;
   /** CLOUDFLARE_TIMEOUT per request; 30 s unless told. */
   timeoutMs?: number;
-  /** The run's signal: stops Retry-After waits and requests at once (deletes still run). */
+  /** The run's signal: ends Retry-After waits and in-flight reads at once; writes run to their answer (see fetch.ts). */
   signal?: AbortSignal;
   /** The longest Retry-After waited for within a run (default 60 s); tests shorten the back-off too. */
   retry?: { maxWaitMs?: number; baseDelayMs?: number };
@@ -40,7 +40,7 @@ export class CloudflareDnsProvider implements DnsProvider {
   #client?: Cloudflare;
   readonly #zones = new Map<string, { id: string; name: string }>();
   readonly #journal?: TxtRecordJournal;
-  /** Records created here whose delete failed, by id. */
+  /** Records created here, or found by the sweep, whose delete failed. */
   readonly #leftovers = new Map<string, LeftoverRecord>();
 
   constructor(private readonly options: CloudflareOptions) {
