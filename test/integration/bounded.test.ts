@@ -80,13 +80,15 @@ test('Cloudflare answering 429 with Retry-After 120: the run ends at once, namin
   expect(challengeRecords()).toEqual([]);
 }, 60_000);
 
-test('SIGTERM during an honoured Retry-After wait stops the run at once (exit 130), logged wait, no TXT left', async () => {
-  stack.fake.failNext({ method: 'POST', pathIncludes: '/dns_records' }, { status: 429, code: 971, message: 'Please wait', retryAfter: 40 });
+test('SIGTERM during an honoured Retry-After wait stops the run at once (exit 130), logged wait; the record made before is removed', async () => {
+  // The first TXT record is created; the second create is asked to wait 40 s.
+  stack.fake.failNext({ method: 'POST', pathIncludes: '/dns_records' }, { status: 429, code: 971, message: 'Please wait', retryAfter: 40 }, 1, 1);
   const run = startCli(['renew', '--force'], env(), stack.dir);
   let stderr = '';
   run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     await waitFor(() => stderr.includes('Cloudflare asked to wait 40 s (429); waiting'), 30_000, { what: 'the logged Retry-After wait' });
+    expect(challengeRecords()).toHaveLength(1);
     const began = Date.now();
     run.child.kill('SIGTERM');
     const result = await run.done;
