@@ -85,9 +85,12 @@ export class AcmeError extends NrcertError {
   readonly problemType?: string;
   /** The HTTP status of the refusal. */
   readonly status?: number;
-  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAfter?: Date; problemType?: string; status?: number }) {
+  /** The server did not answer within ACME_TIMEOUT: not retried within the run (that would multiply the wait). */
+  readonly timedOut: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean; retryAfter?: Date; problemType?: string; status?: number; timedOut?: boolean }) {
     super(message, options);
     this.transient = options?.transient ?? false;
+    this.timedOut = options?.timedOut ?? false;
     this.retryAfter = options?.retryAfter;
     this.problemType = options?.problemType;
     this.status = options?.status;
@@ -121,8 +124,8 @@ export class NoRollbackTargetError extends NrcertError {
 export class AbortedError extends NrcertError {
   override readonly exitCode = ExitCode.interrupted;
   override readonly countsAsFailure = false;
-  constructor() {
-    super('interrupted: cleaned up and stopped; nothing was installed');
+  constructor(message = 'interrupted: cleaned up and stopped; nothing was installed') {
+    super(message);
   }
 }
 

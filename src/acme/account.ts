@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import type { Config } from '../config/config';
 import { readRegularFileSync, writeFileAtomicSync } from '../store/atomic';
 import { withRetry } from '../util/retry';
-import { installAcmeHttpGuards } from './http';
+import { guardBadNonce, installAcmeHttpGuards } from './http';
 
 /** Where one ACME account lives: one folder per directory URL under STATE_DIR/accounts. */
 export function accountDir(stateDir: string, directoryUrl: string): string {
@@ -31,7 +31,7 @@ export async function openAccount(
   deps: { logger: Logger; signal?: AbortSignal },
 ): Promise<Client> {
   const acme = require('acme-client') as typeof import('acme-client');
-  installAcmeHttpGuards(acme);
+  installAcmeHttpGuards(acme, config.acme.timeoutMs);
   acme.setLogger((message: string) => deps.logger.trace({ acme: message }, 'acme-client'));
   const dir = accountDir(config.stateDir, directoryUrl);
   const keyPath = join(dir, 'account.key');
@@ -49,6 +49,7 @@ export async function openAccount(
   const saved = readSavedAccount(config.stateDir, join(dir, 'account.json'));
   const eab = config.acme.eab ? { kid: config.acme.eab.kid, hmacKey: config.acme.eab.hmacKey.reveal() } : undefined;
   const client = new acme.Client({ directoryUrl, accountKey, accountUrl: saved.url, externalAccountBinding: eab, ...BACKOFF });
+  guardBadNonce(client, directoryUrl);
   if (!saved.url) await registerAccount(client, config, dir, deps);
   return client;
 }

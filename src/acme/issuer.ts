@@ -47,6 +47,6 @@ export function acmeIssuer(deps: AcmeIssuerDeps): Issuer {
         return order();
       }
     },
-    leftovers: () => (dns as DnsProvider & { leftovers?: () => Array<{ name: string }> }).leftovers?.().map((r) => r.name) ?? [],
+    leftovers: () => dns.leftovers().map((r) => r.name),
   };
 }

@@ -104,7 +104,7 @@ async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise
   const { client, dns, logger, signal } = req;
   const records: PresentedRecord[] = [];
   try {
-    // The provider's SDK already retries 429/5xx (honouring Retry-After); no second layer here.
+    // The provider retries 429/5xx itself, bounded and interruptible (dns/cloudflare/fetch.ts); no second layer here.
     for (const p of pending) records.push(await dns.present(p.fqdn, p.value));
     for (const fqdn of new Set(pending.map((p) => p.fqdn))) {
       const servers = await nameserversFor(await dns.zoneOf(fqdn), req.resolvers);

@@ -75,6 +75,6 @@ function createIssuer(o: RenewDepsOptions): Issuer {
   const { config, logger } = o;
   const { acmeIssuer } = require('../acme/issuer') as typeof import('../acme/issuer');
   const { CloudflareDnsProvider } = require('../dns/cloudflare/provider') as typeof import('../dns/cloudflare/provider');
-  const dns = new CloudflareDnsProvider({ apiToken: config.cloudflare.apiToken!, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, logger });
+  const dns = new CloudflareDnsProvider({ ...config.cloudflare, apiToken: config.cloudflare.apiToken!, stateDir: config.stateDir, logger, signal: o.signal });
   return acmeIssuer({ config, logger, dns, signal: o.signal, progress: o.progress });
 }

@@ -39,13 +39,16 @@ export interface Config {
     /** ACME_PROFILE: certificate profile asked for on new orders (e.g. tlsserver, shortlived). */
     profile?: string;
     eab?: { kid: string; hmacKey: Secret };
+    /** ACME_TIMEOUT: how long one request to the ACME server may go unanswered. */
+    timeoutMs: number;
   };
   dns: {
     provider: 'cloudflare';
     resolvers?: string[];
     propagationTimeoutMs: number;
   };
-  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string };
+  /** `timeoutMs`: CLOUDFLARE_TIMEOUT, how long one Cloudflare API request may go unanswered. */
+  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string; timeoutMs: number };
   certDir: string;
   stateDir: string;
   certGroup?: string;
@@ -186,7 +189,8 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
   }
   const profile = env.ACME_PROFILE?.trim() || undefined;
   if (profile && !/^[a-z0-9._-]+$/i.test(profile)) problems.push(`ACME_PROFILE: "${profile}" is not a profile name (e.g. tlsserver, shortlived)`);
-  return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined };
+  const timeoutMs = readRequestTimeout(env, 'ACME_TIMEOUT', problems);
+  return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined, timeoutMs };
 }
 
 function readDns(env: Env, problems: string[]): Config['dns'] {
@@ -226,7 +230,7 @@ function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, ex
   const baseURL = env.CLOUDFLARE_BASE_URL || undefined;
   const badBase = baseURL && urlProblem(baseURL, ['http:', 'https:']);
   if (badBase) problems.push(`CLOUDFLARE_BASE_URL: "${printable(baseURL)}" ${badBase} (e.g. https://api.cloudflare.com/client/v4)`);
-  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL };
+  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL, timeoutMs: readRequestTimeout(env, 'CLOUDFLARE_TIMEOUT', problems) };
 }
 
 function readRestart(env: Env, problems: string[]): Config['restart'] {
@@ -261,6 +265,16 @@ function readNotify(env: Env, problems: string[]): Config['notify'] {
     problems.push(`NOTIFY_COMMAND: ${(err as Error).message}`);
   }
   return { command, url: url ? new Secret(url) : undefined };
+}
+
+/** A per-request timeout (ACME_TIMEOUT, CLOUDFLARE_TIMEOUT): 1 to 600 seconds (values.ts), 30 by default. */
+function readRequestTimeout(env: Env, name: string, problems: string[]): number {
+  const ms = readSeconds(env, name, 30, problems);
+  if (ms < 1000) {
+    problems.push(`${name}: "${printable(env[name] ?? '')}" is shorter than 1 second`);
+    return 30_000;
+  }
+  return ms;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -14,6 +14,18 @@ export interface DnsProvider {
   sweep(fqdns: string[]): Promise<number>;
   /** The zone apex that holds `fqdn` (used to find its authoritative nameservers). */
   zoneOf(fqdn: string): Promise<string>;
+  /**
+   * The records this provider instance created, or found left behind by an earlier run, and
+   * could not delete: part of the run's outcome, so the user can remove them by hand. They stay
+   * journalled in STATE_DIR, and the next run's sweep tries again.
+   */
+  leftovers(): LeftoverRecord[];
+}
+
+/** A TXT record left behind: its name and, when known, the provider's record id. */
+export interface LeftoverRecord {
+  name: string;
+  id?: string;
 }
 
 /** A TXT record that `present` created. */

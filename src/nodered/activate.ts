@@ -23,7 +23,7 @@ export function nodeRedActivator(deps: ActivateDeps): Activator {
   return {
     async activate(lineage) {
       if (deps.restartArgv) {
-        await runRestartHook(deps.restartArgv, config.restart!.timeoutMs, { certDir: config.certDir, names: lineage.info.names, lineage: lineage.id }, logger);
+        await runRestartHook(deps.restartArgv, config.restart!.timeoutMs, { certDir: config.certDir, names: lineage.info.names, lineage: lineage.id }, logger, deps.signal);
       }
       if (config.nodeRed.url) {
         await waitUntilServed({

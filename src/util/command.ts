@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+
 /** Secrets nrcert may find in its environment: no child it starts (hook, notification, settings.js probe) inherits them. */
 export const SECRET_ENV = [
   'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL',
@@ -10,27 +12,130 @@ export function withoutSecrets<T extends Record<string, string | undefined>>(env
   return out;
 }
 
-/** How a user's command ended: fine, timed out, or failed (with its exit code or why it could not start, and its last output). */
-export type CommandResult = { ok: true } | { ok: false; timedOut: boolean; detail: string };
+/**
+ * How a user's command ended: fine, or failed (with its exit code or why it could not start, and
+ * its last output). `timedOut`: it was stopped at the timeout; `aborted`: nrcert was interrupted.
+ */
+export type CommandResult = { ok: true } | { ok: false; timedOut: boolean; aborted?: boolean; detail: string };
+
+/** Options of runUserCommand. */
+export interface UserCommandOptions {
+  env: Record<string, string>;
+  input?: string;
+  timeoutMs: number;
+  /** Stops the command (its whole process group) at once. */
+  signal?: AbortSignal;
+  /** Between SIGTERM and SIGKILL to the process group; 2 s unless told. */
+  killGraceMs?: number;
+}
+
+const KEEP_OUTPUT = 4096;
 
 /**
- * Runs a command from a setting (RESTART_COMMAND, NOTIFY_COMMAND): argv as given, no shell, with
- * a timeout, our environment plus `env` minus the secrets. execa is ESM-only and loaded here, on
- * first use, so no other command pays for it.
+ * Process groups of commands still running. A command's own group no longer gets the terminal's
+ * Ctrl-C, so when nrcert exits before it ends (a second Ctrl-C exits at once) the group is sent
+ * SIGTERM on the way out: no hook outlives the run that started it.
  */
-export async function runUserCommand(argv: string[], opts: { env: Record<string, string>; input?: string; timeoutMs: number }): Promise<CommandResult> {
-  const { execa } = await import('execa');
-  const result = await execa(argv[0], argv.slice(1), {
-    env: withoutSecrets(opts.env),
-    timeout: opts.timeoutMs,
-    reject: false,
-    all: true,
-    forceKillAfterDelay: 5000,
-    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+const running = new Set<number>();
+let exitHook = false;
+
+function track(pgid: number): void {
+  running.add(pgid);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const group of running) signalGroup(group, 'SIGTERM');
   });
-  if (result.timedOut) return { ok: false, timedOut: true, detail: `did not finish within ${opts.timeoutMs / 1000} s` };
-  if (!result.failed) return { ok: true };
-  const why = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : `could not be run (${result.code ?? result.shortMessage})`;
-  const tail = String(result.all ?? '').trim().split('\n').slice(-3).join(' | ');
+}
+
+/**
+ * Runs a command from a setting (RESTART_COMMAND, NOTIFY_COMMAND): argv as given, no shell, our
+ * environment plus `env` minus the secrets. It runs in a process group of its own, so at the
+ * timeout (or when `signal` fires) the whole group gets SIGTERM, then SIGKILL after a short
+ * grace: a grandchild (`sleep 301 &` in a script) cannot outlive the timeout. The command is
+ * done when it has exited and its output has closed; a process it started that detached from
+ * our output (a daemon) is left alone, one that still holds it is part of the command.
+ */
+export function runUserCommand(argv: string[], opts: UserCommandOptions): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      env: withoutSecrets({ ...process.env, ...opts.env }),
+      detached: true,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (child.pid !== undefined) track(child.pid);
+    let output = '';
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEEP_OUTPUT));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let settled = false;
+    const finish = (result: CommandResult) => {
+      if (settled) return;
+      settled = true;
+      if (child.pid !== undefined) running.delete(child.pid);
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      resolve(result);
+    };
+    let stopping = false;
+    const stop = (result: CommandResult) => {
+      if (settled || stopping) return;
+      stopping = true;
+      clearTimeout(timer);
+      // Settle once the group is gone or has been sent SIGKILL: never later than the grace.
+      void killGroup(child.pid!, opts.killGraceMs ?? 2000).then(() => finish(result));
+    };
+    const seconds = opts.timeoutMs / 1000;
+    const timer = setTimeout(() => stop({
+      ok: false, timedOut: true,
+      detail: child.exitCode === null && child.signalCode === null
+        ? `did not finish within ${seconds} s`
+        : `did not finish within ${seconds} s (it exited, but a process it started still held its output; stopped it)`,
+    }), opts.timeoutMs);
+    const onAbort = () => stop({ ok: false, timedOut: false, aborted: true, detail: 'was stopped: nrcert was interrupted' });
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err: NodeJS.ErrnoException) => !stopping && finish({ ok: false, timedOut: false, detail: `could not be run (${err.code ?? err.message})` }));
+    // 'close' comes once the process has exited and every holder of its stdout/stderr is gone.
+    child.on('close', (code, signal) => {
+      if (!stopping) finish(exitResult(code, signal, output));
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // a command that does not read its input is fine
+      child.stdin!.end(opts.input);
+    }
+  });
+}
+
+function exitResult(code: number | null, signal: NodeJS.Signals | null, output: string): CommandResult {
+  if (code === 0) return { ok: true };
+  const why = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
+  const tail = output.trim().split('\n').slice(-3).join(' | ');
   return { ok: false, timedOut: false, detail: `${why}${tail ? `: ${tail}` : ''}` };
+}
+
+/** SIGTERM to the process group `pgid`, then SIGKILL after `graceMs` unless the group is gone by then. */
+function killGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!signalGroup(pgid, 'SIGTERM')) return Promise.resolve();
+  const deadline = Date.now() + graceMs;
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (signalGroup(pgid, 0) && Date.now() < deadline) return;
+      clearInterval(poll);
+      signalGroup(pgid, 'SIGKILL');
+      resolve();
+    }, 50);
+  });
+}
+
+/** Sends `signal` to every process of the group; false when no process is left in it. */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -16,7 +16,9 @@ export const CALL_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 1000, maxWait
 /**
  * Runs `fn`, retrying transient failures (network, 5xx, 429) with exponential back-off and
  * jitter, waiting as long as a Retry-After asks when that is within `maxWaitMs`. Permanent
- * failures, and rate limits that ask for longer, are rethrown at once.
+ * failures, rate limits that ask for longer, servers that did not answer within their timeout
+ * (a retry would only multiply the wait) and nonce storms are rethrown at once: the scheduler's
+ * back-off tries again later.
  */
 export async function withRetry<T>(what: string, fn: () => Promise<T>, deps: { logger: Logger; signal?: AbortSignal; policy?: RetryPolicy }): Promise<T> {
   const policy = deps.policy ?? CALL_RETRY;
@@ -34,8 +36,18 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, deps: { l
 
 function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number | null {
   if (!(err instanceof NrcertError) || !err.transient || attempt >= policy.attempts) return null;
+  // A timeout would multiply the wait; a badNonce was already retried five times by acme-client.
+  if (err instanceof AcmeError && (err.timedOut || err.problemType === 'badNonce')) return null;
   const backoff = policy.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
   const retryAfter = err instanceof AcmeError && err.retryAfter ? err.retryAfter.getTime() - Date.now() : 0;
   const wait = Math.max(backoff, retryAfter);
   return wait > policy.maxWaitMs ? null : Math.round(wait);
+}
+
+/** Parses an HTTP Retry-After header (seconds or HTTP date) into a date, or undefined. */
+export function parseRetryAfter(header: unknown, now = Date.now()): Date | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(header.trim())) return new Date(now + Number(header.trim()) * 1000);
+  const date = new Date(header);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -39,6 +39,8 @@ export interface CloudflareFakeOptions {
   tokens: Record<string, FakeTokenOption>;
   /** challtestsrv management base URL; when set, TXT records are published there. */
   challtestsrvManagementUrl?: string;
+  /** false: drop every record's comment, as a DNS host that does not keep comments would (default true). */
+  keepComments?: boolean;
 }
 
 /** One request the fake received; the Authorization header is never kept. */
@@ -83,8 +85,8 @@ export interface CloudflareFake {
   requests: FakeRequest[];
   /** Copies of all current DNS records, oldest first. */
   records(): FakeDnsRecord[];
-  /** Answers the next `times` matching requests with the given error. */
-  failNext(match: FailureMatch, response: InjectedFailure, times?: number): void;
+  /** Answers the next `times` matching requests with the given error, after letting `skip` of them through. */
+  failNext(match: FailureMatch, response: InjectedFailure, times?: number, skip?: number): void;
   /** Answers every matching request with the given error until clearFailures(). */
   failAlways(match: FailureMatch, response: InjectedFailure): void;
   clearFailures(): void;
@@ -96,6 +98,8 @@ interface FailureRule {
   match: FailureMatch;
   response: InjectedFailure;
   remaining: number;
+  /** Matching requests still to let through before this rule applies. */
+  skip: number;
 }
 
 const API_PREFIX = '/client/v4';
@@ -133,6 +137,10 @@ function takeFailure(rules: FailureRule[], method: string, path: string): Inject
       (r.match.pathIncludes === undefined || path.includes(r.match.pathIncludes)),
   );
   if (!rule) return undefined;
+  if (rule.skip > 0) {
+    rule.skip -= 1;
+    return undefined;
+  }
   rule.remaining -= 1;
   return rule.response;
 }
@@ -190,6 +198,7 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions): Promise<
     zones: opts.zones.map((z) => ({ name: z.name.toLowerCase().replace(/\.$/, ''), id: z.id ?? hexId() })),
     tokens: tokenStates(opts.tokens),
     records: new Map(),
+    keepComments: opts.keepComments ?? true,
     publisher: opts.challtestsrvManagementUrl
       ? new ChalltestsrvPublisher(opts.challtestsrvManagementUrl.replace(/\/$/, ''))
       : undefined,
@@ -211,8 +220,8 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions): Promise<
     zones: state.zones,
     requests,
     records: () => [...state.records.values()].map((r) => ({ ...r })),
-    failNext: (match, response, times = 1) => rules.push({ match, response, remaining: times }),
-    failAlways: (match, response) => rules.push({ match, response, remaining: Infinity }),
+    failNext: (match, response, times = 1, skip = 0) => rules.push({ match, response, remaining: times, skip }),
+    failAlways: (match, response) => rules.push({ match, response, remaining: Infinity, skip: 0 }),
     clearFailures: () => rules.splice(0, rules.length),
     stop: () =>
       new Promise<void>((resolve) => {

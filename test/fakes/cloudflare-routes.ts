@@ -23,6 +23,8 @@ export interface FakeState {
   zones: FakeZone[];
   tokens: Map<string, TokenState>;
   records: Map<string, FakeDnsRecord>;
+  /** false: records are stored without their comment. */
+  keepComments: boolean;
   publisher: ChalltestsrvPublisher | undefined;
 }
 
@@ -103,6 +105,7 @@ function recordFor(state: FakeState, zone: FakeZone, req: RouteRequest): FakeDns
 
 async function createRecord(state: FakeState, zone: FakeZone, body: unknown): Promise<FakeReply> {
   const record = recordFromBody(body, zone);
+  if (!state.keepComments) record.comment = null;
   for (const existing of state.records.values()) {
     if (isIdentical(existing, record)) {
       throw new CfHttpError(400, [{ code: 81058, message: 'An identical record already exists.' }]);

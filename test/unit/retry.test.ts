@@ -42,6 +42,8 @@ describe('withRetry', () => {
     ['a permanent provider error', new DnsProviderError('token refused')],
     ['a config error', new ConfigError(['DOMAINS is empty'])],
     ['an error that is not ours', new TypeError('bug')],
+    ['an ACME server that did not answer within ACME_TIMEOUT (a retry multiplies the wait)', new AcmeError('did not answer within 30 s', { transient: true, timedOut: true })],
+    ['a badNonce that acme-client already retried five times', new AcmeError('kept rejecting nonces', { transient: true, problemType: 'badNonce', status: 400 })],
   ])('gives up at once on %s', async (_what, error) => {
     const fn = flaky(error);
     await expect(withRetry('x', fn, { logger: pino({ level: 'silent' }), policy: POLICY })).rejects.toBe(error);

@@ -1,4 +1,5 @@
-import { DnsProviderError } from '../../errors';
+import { AbortedError, DnsProviderError, type NrcertError } from '../../errors';
+import { FetchFailure } from './fetch';
 
 /** Cloudflare's page for creating a scoped API token: where every permission message points. */
 export const TOKEN_PAGE = 'https://dash.cloudflare.com/profile/api-tokens';
@@ -10,13 +11,30 @@ interface SdkError {
   name?: string;
 }
 
+/** The error nrcert's own fetch stopped a request with (timeout, a Retry-After too long, Ctrl-C), if that is what happened. */
+export function ownFailure(err: unknown): NrcertError | undefined {
+  if (err instanceof FetchFailure) return err.reason;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof FetchFailure ? cause.reason : undefined;
+}
+
+/** True when Cloudflare answered and refused (4xx other than 429): the request was not carried out. */
+export function isRefusal(err: unknown): boolean {
+  const status = ((err instanceof DnsProviderError ? err.cause : err) as SdkError | undefined)?.status;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
+}
+
 /**
  * Turns whatever the Cloudflare SDK threw during `action` into a DnsProviderError that says
  * what failed and what to do, marked transient for network trouble, 429 and 5xx. The SDK's
  * errors carry the HTTP status and the envelope's `errors[{code,message}]`; we branch on those,
- * never on message text, and never copy request headers (the token) into the message.
+ * never on message text, and never copy request headers (the token) into the message. An
+ * interrupted run stays an AbortedError.
  */
-export function cloudflareError(action: string, err: unknown): DnsProviderError {
+export function cloudflareError(action: string, err: unknown): DnsProviderError | AbortedError {
+  const own = ownFailure(err);
+  if (own instanceof AbortedError) return own;
+  if (own) return new DnsProviderError(`cloudflare: failed to ${action}: ${own.message}`, { cause: own, transient: own.transient });
   const e = (err ?? {}) as SdkError;
   const detail = (e.errors ?? []).map((x) => `${x.code}: ${x.message}`).join('; ');
   const status = e.status;

@@ -13,13 +13,15 @@ import type { Secret } from '../../config/secret';
 import { AbortedError, DnsProviderError } from '../../errors';
 import type { PresentedRecord } from '../provider';
 import { CloudflareDnsProvider } from './provider';
-import { TOKEN_PAGE } from './errors';
+import { ownFailure, TOKEN_PAGE } from './errors';
 
 /** What the check is asked to look at. `signal` stops it between steps (the canary is still removed). */
 export interface TokenCheckOptions {
   apiToken: Secret;
   zoneId?: string;
   baseURL?: string;
+  /** CLOUDFLARE_TIMEOUT per request; 30 s unless told. */
+  timeoutMs?: number;
   /** The certificate's base name, e.g. example.com (a leading `*.` is ignored). */
   domain: string;
   logger: Logger;
@@ -63,7 +65,7 @@ export async function checkCloudflareToken(opts: TokenCheckOptions): Promise<Tok
     return done();
   }
   items.push({ id: 'token-kind', ok: true, message: 'a scoped API token (not the Global API Key)' });
-  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, logger: opts.logger });
+  const provider = new CloudflareDnsProvider({ apiToken: opts.apiToken, zoneId: opts.zoneId, baseURL: opts.baseURL, timeoutMs: opts.timeoutMs, logger: opts.logger });
   const abortCheck = () => {
     if (opts.signal?.aborted) throw new AbortedError();
   };
@@ -89,11 +91,13 @@ async function verifyToken(provider: CloudflareDnsProvider): Promise<TokenCheckI
     if (result.status === 'active') return { id: 'token-active', ok: true, message: 'the token is active' };
     return { id: 'token-active', ok: false, message: `the token is ${result.status}`, fix: `${result.status === 'expired' ? 'extend it' : 'enable it'} at ${TOKEN_PAGE}, or ${fix}` };
   } catch (err) {
+    const own = ownFailure(err);
+    if (own instanceof AbortedError) throw own;
     const status = (err as { status?: number }).status;
     if (status === 401 || status === 403) {
       return { id: 'token-active', ok: false, message: `Cloudflare does not accept this token (HTTP ${status}): it is mistyped, deleted or rolled`, fix: `copy it again, or ${fix}` };
     }
-    const message = status === undefined
+    const message = own ? `cannot check the token: ${own.message}` : status === undefined
       ? 'cannot reach the Cloudflare API to check the token'
       : `Cloudflare failed to check the token (HTTP ${status})`;
     return { id: 'token-active', ok: false, message, fix: 'check the network connection and try again' };
