@@ -119,8 +119,8 @@ test('an ACME directory that accepts and never answers: exit 7 naming the server
 test('ACME_TIMEOUT and CLOUDFLARE_TIMEOUT outside 1-600 s are configuration errors naming them (exit 3)', async () => {
   const result = await timed(['renew', '--force'], env({ ACME_TIMEOUT: '99999999', CLOUDFLARE_TIMEOUT: '0.5' }));
   expect(result.code).toBe(3);
-  expect(result.stderr).toMatch(/ACME_TIMEOUT: "99999999" is outside 1 to 600 seconds/);
-  expect(result.stderr).toMatch(/CLOUDFLARE_TIMEOUT: "0.5" is outside 1 to 600 seconds/);
+  expect(result.stderr).toMatch(/ACME_TIMEOUT: "99999999" is too long; give at most 600 seconds/);
+  expect(result.stderr).toMatch(/CLOUDFLARE_TIMEOUT: "0.5" is shorter than 1 second/);
 });
 
 describe('a CA rejecting 90 % of nonces (PEBBLE_WFE_NONCEREJECT=90)', () => {
