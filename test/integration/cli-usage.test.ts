@@ -157,6 +157,23 @@ describe('hints work as printed', () => {
     expect(ran.stdout).toMatch(/^Usage: nrcert <command>/);
   });
 
+  test('through npm link\'s two links (bin -> global package -> checkout), hints still say nrcert', async () => {
+    const globalDir = join(dir, 'global');
+    const globalBin = join(dir, 'global-bin');
+    mkdirSync(globalDir);
+    mkdirSync(globalBin);
+    symlinkSync(join(CLI, '..', '..', '..'), join(globalDir, 'nrcert'));
+    symlinkSync(join(globalDir, 'nrcert', 'dist', 'cli', 'index.js'), join(globalBin, 'nrcert'));
+    const { hint, ran } = await followHelpHint(`${globalBin}:${barePath}`);
+    expect(hint).toBe('nrcert help');
+    expect(ran.status).toBe(0);
+  });
+
+  test('under npx, hints say npx nrcert', async () => {
+    const result = await nrcert(['frobnicate'], { npm_command: 'exec' });
+    expect(result.stderr).toMatch(/; run npx nrcert help$/m);
+  });
+
   test('another nrcert on PATH is not this one: hints name this CLI', async () => {
     const otherBin = join(dir, 'other-bin');
     mkdirSync(otherBin, { recursive: true });

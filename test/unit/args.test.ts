@@ -1,4 +1,5 @@
 import { parseArgs } from '../../src/cli/args';
+import { commandHelp, COMMAND_SPECS } from '../../src/cli/commands';
 import { UsageError } from '../../src/errors';
 
 describe('parseArgs', () => {
@@ -62,5 +63,23 @@ describe('parseArgs', () => {
 
   it('refuses an empty --env-file= instead of silently reading another file', () => {
     expect(() => parseArgs(['renew', '--env-file='])).toThrow(UsageError);
+  });
+
+  it.each(Object.keys(COMMAND_SPECS))('%s: every declared option is in its help and is accepted, with or without a value as declared', (command) => {
+    for (const [name, o] of Object.entries(COMMAND_SPECS[command].options)) {
+      expect(commandHelp(command)).toContain(`--${name}${o.value ? ` ${o.value}` : ''}`);
+      const argv = o.type === 'string' ? [command, `--${name}`, 'x'] : [command, `--${name}`];
+      expect(parseArgs(argv)).toMatchObject(o.type === 'string' ? { options: { [name]: 'x' } } : { flags: { [name]: true } });
+    }
+  });
+
+  it('gives an option one type across commands (the command is found before its own options are known)', () => {
+    const types = new Map<string, string>();
+    for (const spec of Object.values(COMMAND_SPECS)) {
+      for (const [name, o] of Object.entries(spec.options)) {
+        expect(types.get(name) ?? o.type).toBe(o.type);
+        types.set(name, o.type);
+      }
+    }
   });
 });
