@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FileCertStore } from '../../src/store/cert-dir';
 import { CLI, runCli, type CliResult } from '../helpers/cli';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
@@ -200,5 +201,17 @@ describe('a certificate with only a subject CN (imported, no subjectAltName)', (
     expect(text.stdout).toMatch(/^ {2}Names: +legacy\.example$/m);
     const json = await nrcert(['status', '--json'], env, home);
     expect((JSON.parse(json.stdout) as { certificates: { names: string[] }[] }).certificates[0].names).toEqual(['legacy.example']);
+
+    // A real certificate installed over it keeps it as a lineage: rolling back to it names it too.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
+      '-subj', '/CN=new.example', '-addext', 'subjectAltName=DNS:new.example', '-keyout', 'new.key', '-out', 'new.pem'], { cwd: home, stdio: 'pipe' });
+    const cert = readFileSync(join(home, 'new.pem'), 'utf8');
+    await new FileCertStore(certDir).install({ privkey: readFileSync(join(home, 'new.key'), 'utf8'), cert, chain: '', fullchain: cert });
+    const lineages = (JSON.parse((await nrcert(['status', '--json'], env, home)).stdout) as { lineages: { id: string }[] }).lineages;
+    const current = (await nrcert(['status'], env, home)).stdout;
+    expect(current).toMatch(/^ {2}Names: +new\.example$/m);
+    const legacy = lineages.find((l) => !current.includes(`Live:         ${l.id}`))!;
+    const rolled = await nrcert(['rollback', '--to', legacy.id], env, home);
+    expect(rolled.stdout).toMatch(new RegExp(`^Rolled back: ${certDir} holds ${legacy.id}, legacy\\.example, valid until`));
   });
 });
