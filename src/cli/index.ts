@@ -7,38 +7,12 @@
  * The shebang passes `--` to node: Node 20 otherwise takes the script's own `--env-file PATH`
  * for its option of that name and exits 9 when PATH does not exist (nodejs/node#54232).
  */
-import { describeError, ExitCode, exitCodeOf, UsageError } from '../errors';
-import { parseArgs, type ParsedArgs } from './args';
+import { describeError, ExitCode, exitCodeOf } from '../errors';
+import { parseArgs, unknownCommand, type ParsedArgs } from './args';
+import { commandHelp, COMMAND_SPECS, generalHelp } from './commands';
+import { invocationOf } from './invocation';
 import { isJournalStream, withPriority } from '../util/journal';
-
-const USAGE = `Usage: nrcert <command> [options]
-
-Commands:
-  init                          set up: asks a few questions, checks the Cloudflare token, writes .env,
-                                edits settings.js, runs a dry run and the first renewal, offers the service
-       [--non-interactive] [--yes] [--domain D] [--token-file F | --token-env VAR]
-       [--node-red-dir DIR] [--restart auto|none|"command"] [--notify-url U] [--email E]
-       [--skip-dry-run] [--no-service] [--acme-directory URL] [--dns-resolvers H:P]
-       [--cloudflare-base-url URL]
-  renew [--force] [--dry-run]   obtain or renew the certificate when due, and install it
-        [--scheduled]           (as the service/timer do: honour the back-off after failures)
-  run                           the service: check twice a day and renew when due
-  status [--json]               show the installed certificate and when it is due
-  rollback                      put the previous certificate back and restart/reload Node-RED
-  doctor [--json] [--settings PATH]
-                                check the whole set-up (token, DNS, clock, files, settings.js,
-                                Node-RED, service, security) and print a fix for each failure
-  settings [--refresh-minutes N]
-                                print the settings.js lines that make Node-RED use CERT_DIR
-  settings --apply [--settings PATH] [--refresh-minutes N]
-                                put them into settings.js (backed up and checked first;
-                                default: $NODE_RED_USER_DIR/settings.js, else ~/.node-red)
-  help                          show this help
-  version                       print the version
-
-Options:
-  --env-file PATH   read settings from PATH (default: $NRCERT_ENV_FILE, else ./.env)
-`;
+import { setInvocation } from '../util/hint';
 
 type Command = (args: ParsedArgs) => Promise<number>;
 
@@ -53,17 +27,25 @@ const COMMANDS: Record<string, () => Command> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  setInvocation(invocationOf({ searchPath: process.env.PATH ?? '', script: __filename, execPath: process.execPath, npmCommand: process.env.npm_command }));
   const args = parseArgs(argv);
-  if (!args.command || args.command === 'help' || args.flags.help) {
-    process.stdout.write(USAGE);
-    return args.command && args.command !== 'help' && !args.flags.help ? 2 : 0;
+  if (args.command === 'help' || args.flags.help) {
+    // `help --help` is help's own help.
+    const topic = args.command === 'help' ? (args.positionals[0] ?? (args.flags.help ? 'help' : undefined)) : args.command;
+    if (topic !== undefined && !(topic in COMMAND_SPECS)) throw unknownCommand(topic);
+    process.stdout.write(topic === undefined ? generalHelp() : commandHelp(topic));
+    return 0;
   }
   if (args.command === 'version' || args.flags.version) {
     process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
     return 0;
   }
+  if (!args.command) {
+    process.stdout.write(generalHelp());
+    return 0;
+  }
   const load = COMMANDS[args.command];
-  if (!load) throw new UsageError(`unknown command "${args.command}"; run nrcert help`);
+  if (!load) throw unknownCommand(args.command);
   return load()(args);
 }
 

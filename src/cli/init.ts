@@ -12,6 +12,7 @@ import type { Machine } from '../init/detect';
 import { runInit, type InitDeps } from '../init/init';
 import { streamPrompter } from '../init/prompt';
 import type { InitFlags } from '../init/questions';
+import { nrcertCommand } from '../util/hint';
 
 /**
  * `nrcert init`: builds what init needs from the process (flags, terminal, signals, the
@@ -31,7 +32,7 @@ export async function initCommand(args: ParsedArgs): Promise<number> {
       if (busy) say(`\nInterrupted: ${busy} first…`);
       controller.abort();
     } else if (busy && interrupts === 2) {
-      say(`Still ${busy}; press Ctrl-C again to quit at once (the next nrcert renew removes it).`);
+      say(`Still ${busy}; press Ctrl-C again to quit at once (the next ${nrcertCommand('renew')} removes it).`);
     } else {
       process.exit(130);
     }

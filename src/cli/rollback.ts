@@ -10,6 +10,8 @@ import { emptyRecord } from '../renewal/lineages';
 import { nothingToRollBackTo, rollbackTarget, switchAndActivate, validTarget, type Target } from '../renewal/rollback';
 import type { RunContext } from '../renewal/run';
 import { certStore, stateArchive, stateLock } from './renew-deps';
+import { reportedNames } from '../store/pem';
+import { nrcertCommand } from '../util/hint';
 
 /**
  * `nrcert rollback [--to ID]`: puts the last certificate Node-RED served back in CERT_DIR (or the
@@ -34,7 +36,7 @@ export async function rollbackCommand(args: ParsedArgs): Promise<number> {
     const deps = { store, logger, now: () => new Date(), activator: nodeRedActivator({ config, logger, restartArgv }) };
     const result = await switchAndActivate(deps, run, target);
     await state.write(run.state);
-    const what = `${target.id}, ${target.info.names.join(', ') || 'no DNS names'}, valid until ${target.info.notAfter.toISOString()}`;
+    const what = `${target.id}, ${reportedNames(target.pem).join(', ') || 'no DNS names'}, valid until ${target.info.notAfter.toISOString()}`;
     if (!result.ok) {
       process.stdout.write(`Rolled back: ${config.certDir} holds ${what}, ${result.text}.\n`);
       return ExitCode.hook;
@@ -53,7 +55,7 @@ async function chosenTarget(stateDir: string, store: ReturnType<typeof certStore
   if (!(await store.lineages()).includes(id)) {
     const archive = stateArchive(stateDir);
     if (!(await archive.ids()).includes(id)) {
-      throw new InstallError(`there is no lineage ${id} in CERT_DIR or STATE_DIR/archive; nrcert status --json lists them`);
+      throw new InstallError(`there is no lineage ${id} in CERT_DIR or STATE_DIR/archive; ${nrcertCommand('status --json')} lists them`);
     }
     const set = await archive.read(id);
     validateRestorable(set, `archived certificate ${id}`);

@@ -9,6 +9,7 @@ import { applyLogin, checkPassword, checkUserName, passwordFromFile, type LoginS
 import {
   applySettings, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
 } from '../nodered/settings';
+import { nrcertCommand } from '../util/hint';
 
 /**
  * `nrcert settings [--refresh-minutes N]` prints the settings.js lines for CERT_DIR;
@@ -18,10 +19,10 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'status');
   const refreshMinutes = parseRefreshMinutes(args.options['refresh-minutes']);
   if (!args.flags.apply) {
-    if (args.options.settings !== undefined) throw new UsageError('--settings goes with --apply: nrcert settings --apply --settings PATH');
+    if (args.options.settings !== undefined) throw new UsageError(`--settings goes with --apply: ${nrcertCommand('settings')} --apply --settings PATH`);
     process.stderr.write(
       'Paste these lines into module.exports = { … } of Node-RED\'s settings.js, removing any other active ' +
-        'https, httpsRefreshInterval and requireHttps, then restart Node-RED (or run: nrcert settings --apply).\n' +
+        `https, httpsRefreshInterval and requireHttps, then restart Node-RED (or run: ${nrcertCommand('settings')} --apply).\n` +
         'requireHttps only redirects requests that arrive as plain HTTP through a proxy.\n',
     );
     process.stdout.write(settingsBlock({ certDir: config.certDir, refreshMinutes }));
@@ -43,7 +44,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   if (!result.certificatePresent) {
     process.stderr.write(
       `warning: ${config.certDir} holds no privkey.pem yet: Node-RED will not start with these settings ` +
-        'until `nrcert renew` has installed a certificate\n',
+        `until \`${nrcertCommand('renew')}\` has installed a certificate\n`,
     );
   }
   return 0;

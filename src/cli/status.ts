@@ -1,6 +1,7 @@
 import { configSources, type ParsedArgs } from './args';
-import { loadConfig } from '../config/config';
-import { readInstalledCertificate } from '../store/pem';
+import { defaultEnvFile, loadConfig } from '../config/config';
+import { readInstalledCertificate, reportedNames } from '../store/pem';
+import { nrcertCommand } from '../util/hint';
 import { decideRenewal, dueAt } from '../renewal/policy';
 import { savedRenewalInfo } from '../renewal/ari-state';
 import { fileStateStore } from '../renewal/state';
@@ -17,14 +18,15 @@ const DAY_MS = 86_400_000;
  * only — it loads neither the ACME library nor the Cloudflare SDK, and needs no token.
  */
 export async function statusCommand(args: ParsedArgs): Promise<number> {
-  const config = loadConfig(configSources(args), 'status');
+  const sources = configSources(args);
+  const config = loadConfig(sources, 'status');
   const installed = await readInstalledCertificate(config.certDir);
   const now = new Date();
   const ari = installed ? await savedRenewalInfo(config, installed.pem) : undefined;
   const certificates = installed
     ? [
         {
-          names: installed.info.names,
+          names: reportedNames(installed.pem),
           issuer: installed.info.issuer,
           serial: installed.info.serial,
           fingerprint256: installed.info.fingerprint256,
@@ -44,7 +46,10 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
     return 0;
   }
   if (certificates.length === 0) {
-    process.stdout.write(`No certificate is installed in ${config.certDir}. Run: nrcert renew\n`);
+    // Nothing configured: renew would only fail on the missing settings, so point at init.
+    const unconfigured = config.envFile === null && config.domains.length === 0;
+    const next = unconfigured ? ` No settings found (${defaultEnvFile(sources.cwd)} does not exist). Run: ${nrcertCommand('init')}` : ` Run: ${nrcertCommand('renew')}`;
+    process.stdout.write(`No certificate is installed in ${config.certDir}.${next}\n`);
     return 0;
   }
   const c = certificates[0];
@@ -56,10 +61,10 @@ export async function statusCommand(args: ParsedArgs): Promise<number> {
     `  SHA-256:      ${c.fingerprint256}`,
     `  Valid from:   ${c.notBefore}`,
     `  Valid until:  ${c.notAfter} (${c.daysLeft} days left)`,
-    `  Renewal due:  ${c.dueAt}${c.due ? ' (due now: run nrcert renew)' : ''}`,
+    `  Renewal due:  ${c.dueAt}${c.due ? ` (due now: run ${nrcertCommand('renew')})` : ''}`,
     ...Object.entries(c.files).map(([name, path]) => `  ${`${name}:`.padEnd(13)} ${path}`),
     `  Live:         ${describeLineage(lineages, 'live')}`,
-    `  Previous:     ${describeLineage(lineages, 'previous')}${lineages.some((l) => l.state === 'previous') ? ' (nrcert rollback goes back to it)' : ''}`,
+    `  Previous:     ${describeLineage(lineages, 'previous')}${lineages.some((l) => l.state === 'previous') ? ` (${nrcertCommand('rollback')} goes back to it)` : ''}`,
     ...lineages.filter((l) => l.state === 'failed').map((l) => `  Failed:       ${l.id} (Node-RED did not take it; never rolled back to)`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

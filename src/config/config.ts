@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors';
+import { nrcertCommand } from '../util/hint';
 import { parseDomains } from './domains';
 import { danglingLinkTarget, KNOWN_SETTINGS, readEnvFile } from './env-file';
 import { splitArgv } from './argv';
@@ -107,14 +108,19 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   problems.push(...nulProblems(env));
   const expand = (p: string) => expandPath(p, sources.home, sources.cwd);
   const { names, problems: domainProblems } = parseDomains(env.DOMAINS ?? '');
-  if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
+  // No .env and nothing in the environment: one line saying where nrcert looked, instead of
+  // "DOMAINS is empty" and "CLOUDFLARE_API_TOKEN is not set", which are only its consequences.
+  const nothingFound = !envFile && !(sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE) &&
+    env.DOMAINS === undefined && !env.CLOUDFLARE_API_TOKEN && !env.CLOUDFLARE_API_TOKEN_FILE;
+  if (purpose === 'renew' && nothingFound) problems.push(noSettingsFound(defaultEnvFile(sources.cwd)));
+  else if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
   const config: Config = {
     envFile,
     warnings,
     domains: names,
     acme: readAcme(env, problems),
     dns: readDns(env, problems),
-    cloudflare: readCloudflare(env, problems, purpose, expand),
+    cloudflare: readCloudflare(env, problems, nothingFound ? 'status' : purpose, expand),
     certDir: expand(env.CERT_DIR || '~/.node-red/certs'),
     stateDir: expand(env.STATE_DIR || defaultStateDir(env, sources.home)),
     certGroup: env.CERT_GROUP || undefined,
@@ -131,9 +137,19 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   return config;
 }
 
+/** The dotenv file read when neither --env-file nor NRCERT_ENV_FILE names one. */
+export function defaultEnvFile(cwd: string): string {
+  return join(cwd, '.env');
+}
+
+function noSettingsFound(path: string): string {
+  return `no settings found: ${path} does not exist (no --env-file given, NRCERT_ENV_FILE is not set) and neither DOMAINS nor ` +
+    `CLOUDFLARE_API_TOKEN is in the environment; run ${nrcertCommand('init')} here to create it, or copy .env.example to it and edit it`;
+}
+
 function mergeEnvFile(sources: ConfigSources, problems: string[], warnings: string[]): { env: Env; envFile: string | null } {
   const explicit = sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE;
-  const path = explicit ? resolve(sources.cwd, explicit) : join(sources.cwd, '.env');
+  const path = explicit ? resolve(sources.cwd, explicit) : defaultEnvFile(sources.cwd);
   if (!existsSync(path)) {
     const target = danglingLinkTarget(path);
     const setting = sources.envFileFlag ? '--env-file: ' : explicit ? 'NRCERT_ENV_FILE: ' : '';

@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus } from './types';
+import { nrcertCommand } from '../util/hint';
 
 const MARKS: Record<CheckStatus, string> = { ok: '✓', fail: '✗', warn: '!', skip: '-' };
 
@@ -25,6 +26,6 @@ export function formatText(results: CheckResult[]): string {
   }
   const count = (s: CheckStatus) => results.filter((r) => r.status === s).length;
   const parts = [`${count('fail')} failed`, `${count('warn')} warning${count('warn') === 1 ? '' : 's'}`, `${count('skip')} skipped`, `${count('ok')} ok`];
-  lines.push('', allPassed(results) ? `No check failed (${parts.slice(1).join(', ')}).` : `${parts.join(', ')}: fix the ✗ lines above, then run nrcert doctor again.`);
+  lines.push('', allPassed(results) ? `No check failed (${parts.slice(1).join(', ')}).` : `${parts.join(', ')}: fix the ✗ lines above, then run ${nrcertCommand('doctor')} again.`);
   return `${lines.join('\n')}\n`;
 }

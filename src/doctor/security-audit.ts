@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BasicAuthSummary, SettingsProbe } from '../nodered/settings-probe';
 import { fail, ok, skip, warn, type CheckResult } from './types';
+import { nrcertCommand } from '../util/hint';
 
 /** Dashboard packages that serve pages under httpNodeRoot. */
 export const DASHBOARD_PACKAGES = ['node-red-dashboard', '@flowfuse/node-red-dashboard', '@flowforge/node-red-dashboard'];
@@ -125,7 +126,7 @@ function requireHttps(probe: SettingsProbe): CheckResult {
   const scope = 'it redirects only the editor and admin API, and only requests that reach Node-RED as plain HTTP through a reverse proxy (the dashboard and HTTP-in endpoints are not redirected)';
   if (probe.requireHttps) return ok(id, `requireHttps is on; ${scope}`);
   return warn(id, `requireHttps is not set: behind a reverse proxy, the editor also answers over plain HTTP (${scope.replace('it redirects', 'when set, it redirects')})`,
-    `nrcert settings --apply --settings ${probe.path} (sets requireHttps: true)`);
+    `${nrcertCommand('settings')} --apply --settings ${probe.path} (sets requireHttps: true)`);
 }
 
 function uiHost(probe: SettingsProbe): CheckResult {

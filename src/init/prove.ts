@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { asUser, ownerOf, runningAsRoot } from '../privilege/as-owner';
 import { explainUnreachable } from '../privilege/traverse';
 import { byId, describeUser, groupsOf } from '../privilege/users';
+import { nrcertCommand } from '../util/hint';
 
 /** What Node-RED's user cannot read in CERT_DIR, as a sentence with the fix; null when it can (or when not root). */
 export function nodeRedCannotRead(certDir: string, nodeRedDir: string): string | null {
@@ -36,7 +37,7 @@ function unreadable(path: string): string | null {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     if (code !== 'EACCES') return `${code}`;
     const user = byId('user', process.geteuid?.() ?? -1)?.name ?? String(process.geteuid?.());
-    return explainUnreachable(path) ?? `permission denied (fix: sudo chown ${user} ${path}, or set CERT_OWNER/CERT_GROUP and run nrcert renew --force)`;
+    return explainUnreachable(path) ?? `permission denied (fix: sudo chown ${user} ${path}, or set CERT_OWNER/CERT_GROUP and run ${nrcertCommand('renew --force')})`;
   }
   try {
     readSync(fd, Buffer.alloc(1));

@@ -4,6 +4,7 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config/config';
 import { ConfigError } from '../errors';
+import { nrcertCommand } from '../util/hint';
 
 /** Where systemd keeps unit files, system and package ones (the Pi installer uses /lib). */
 export const UNIT_DIRS = ['/etc/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
@@ -18,8 +19,9 @@ export interface RestartEnvironment {
   sudoAllows?: (argv: string[]) => boolean;
 }
 
-const SUDO_FIX =
-  'set RESTART_COMMAND=none and let Node-RED re-read the files (httpsRefreshInterval, see nrcert settings --apply), ' +
+/** What to do when sudo cannot restart Node-RED (a function: the hint names nrcert as it runs). */
+const sudoFix = (): string =>
+  `set RESTART_COMMAND=none and let Node-RED re-read the files (httpsRefreshInterval, see ${nrcertCommand('settings')} --apply), ` +
   'or allow the restart through polkit (deploy/polkit/) and set RESTART_COMMAND="systemctl restart nodered"';
 
 /**
@@ -42,12 +44,12 @@ export function resolveRestartCommand(restart: Config['restart'], env: RestartEn
   if (env.uid === 0) return systemctl;
   if ((env.noNewPrivs ?? hasNoNewPrivs)()) {
     throw new ConfigError([
-      `RESTART_COMMAND=auto needs sudo, and sudo cannot work here: this process runs with no_new_privs (NoNewPrivileges=yes, as in nrcert.service); ${SUDO_FIX}`,
+      `RESTART_COMMAND=auto needs sudo, and sudo cannot work here: this process runs with no_new_privs (NoNewPrivileges=yes, as in nrcert.service); ${sudoFix()}`,
     ]);
   }
   if (!(env.sudoAllows ?? sudoAllows)(systemctl)) {
     throw new ConfigError([
-      `RESTART_COMMAND=auto: sudo -n refuses "systemctl restart nodered" for this user (no sudoers rule, see deploy/sudoers.d/nrcert); ${SUDO_FIX}`,
+      `RESTART_COMMAND=auto: sudo -n refuses "systemctl restart nodered" for this user (no sudoers rule, see deploy/sudoers.d/nrcert); ${sudoFix()}`,
     ]);
   }
   return ['sudo', '-n', ...systemctl];

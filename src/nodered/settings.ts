@@ -18,6 +18,7 @@ import { fsyncDirSync, writeFileSyncedSync, type Ownership } from '../store/atom
 import { ScanError } from './js-scan';
 import { BLOCK_BEGIN, BLOCK_END, editSettings, type SettingsEdit } from './settings-edit';
 import { probeSettings, type SettingsProbe } from './settings-probe';
+import { nrcertCommand } from '../util/hint';
 
 /** Minutes between two reads of the certificate files by Node-RED, unless told otherwise. */
 export const DEFAULT_REFRESH_MINUTES = 1;
@@ -184,7 +185,7 @@ function actorFor(settingsPath: string): Actor {
 /** The standard refusal: names the file, says it is untouched and what to do instead. */
 function refusal(path: string, reason: string, cause?: unknown): InstallError {
   return new InstallError(
-    `${path}: ${reason}. Nothing was changed; paste the lines printed by \`nrcert settings\` ` +
+    `${path}: ${reason}. Nothing was changed; paste the lines printed by \`${nrcertCommand('settings')}\` ` +
       'into its module.exports = { … } by hand',
     { cause },
   );

@@ -10,6 +10,7 @@ import type { CertificateInfo } from '../store/types';
 import { clearPending, emptyRecord, markFailed, markLive, rollbackCandidates, type LineageRecord } from './lineages';
 import type { RenewDeps } from './renew';
 import { installCurrent, type RunContext } from './run';
+import { nrcertCommand } from '../util/hint';
 
 type Deps = Pick<RenewDeps, 'store' | 'activator' | 'logger' | 'now'>;
 
@@ -39,7 +40,7 @@ export async function activateOrRollBack(deps: Deps, run: RunContext, lineage: T
       throw new HookError(
         `Tried: activating the new certificate ${lineage.id}: ${err.message}. Installed now: that new certificate ` +
           '(there is no earlier certificate Node-RED served to go back to). ' +
-          'To do: fix the cause above; the next renewal run (or nrcert renew) activates it again.',
+          `To do: fix the cause above; the next renewal run (or ${nrcertCommand('renew')}) activates it again.`,
         { cause: err },
       );
     }
@@ -49,7 +50,7 @@ export async function activateOrRollBack(deps: Deps, run: RunContext, lineage: T
     throw new RolledBackError(
       `Tried: activating the new certificate ${lineage.id}: ${err.message}. ` +
         `Installed now: the previous certificate ${target.id} (valid until ${target.info.notAfter.toISOString()}), ${outcome.text}. ` +
-        `To do: ${outcome.ok ? 'fix the cause above, then run nrcert renew --force' : 'check that Node-RED runs (e.g. journalctl -u nodered), then run nrcert rollback or nrcert renew --force'}; ` +
+        `To do: ${outcome.ok ? `fix the cause above, then run ${nrcertCommand('renew')} --force` : `check that Node-RED runs (e.g. journalctl -u nodered), then run ${nrcertCommand('rollback')} or ${nrcertCommand('renew')} --force`}; ` +
         `the failed certificate is kept as ${lineage.id} and never rolled back to.`,
       { cause: err },
     );
@@ -98,6 +99,6 @@ export async function validTarget(deps: Pick<Deps, 'store'>, id: string): Promis
 export function nothingToRollBackTo(currentId: string | null): NoRollbackTargetError {
   return new NoRollbackTargetError(
     `there is no earlier certificate that Node-RED served and that is still valid to go back to${currentId ? ` (installed: ${currentId})` : ''}; ` +
-      'nothing was changed. nrcert status --json lists the lineages; nrcert rollback --to ID picks one on purpose',
+      `nothing was changed. ${nrcertCommand('status')} --json lists the lineages; ${nrcertCommand('rollback')} --to ID picks one on purpose`,
   );
 }

@@ -65,6 +65,19 @@ export function certificateInfo(pemOrX509: string | X509Certificate): Certificat
   };
 }
 
+/**
+ * The names to show for a certificate: its SAN DNS names, or, for one with none (an imported
+ * certificate that has only a subject CN), that CN. Only for reporting: clients ignore the CN,
+ * so renewal and validation keep using `certificateInfo().names`.
+ */
+export function reportedNames(pemOrX509: string | X509Certificate): string[] {
+  const x509 = typeof pemOrX509 === 'string' ? parseCertificate(pemOrX509, 'the certificate') : pemOrX509;
+  const names = parseSanDnsNames(x509.subjectAltName);
+  if (names.length > 0) return names;
+  const cn = x509.subject.split('\n').find((line) => line.startsWith('CN='));
+  return cn ? [cn.slice(3)] : [];
+}
+
 /** The absolute paths of the four files nrcert installs into a directory. */
 export function certFilePaths(dir: string): Record<CertFileName, string> {
   const paths = {} as Record<CertFileName, string>;

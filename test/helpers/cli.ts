@@ -11,6 +11,12 @@ import { makeTempDir, removeTempDir } from './tmp';
 /** The built CLI's entry point. */
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
+/**
+ * How the CLI's hints name it (a regular expression's source): `nrcert` when it is on PATH, else
+ * node (or its full path) with `--` and the CLI's full path, as cli/invocation.ts decides.
+ */
+export const CLI_HINT = `(?:nrcert|\\S*node -- ${CLI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})`;
+
 /** A token value that must never appear in any output. */
 export const SENTINEL_TOKEN = 'sentinel-TOKEN-3f9c2a71d0b84e65-do-not-log';
 

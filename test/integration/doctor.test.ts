@@ -8,7 +8,7 @@ import { chmodSync, cpSync, mkdirSync, readFileSync, realpathSync, writeFileSync
 import { join } from 'node:path';
 import { FileCertStore } from '../../src/store/cert-dir';
 import type { CheckResult } from '../../src/doctor/types';
-import { runCli, SENTINEL_TOKEN, startStack, type CliResult, type Stack } from '../helpers/cli';
+import { CLI_HINT, runCli, SENTINEL_TOKEN, startStack, type CliResult, type Stack } from '../helpers/cli';
 import { insertIntoSettings, prepareUserDir, startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 
 /** A bcrypt hash (of "test") from the docs of @alexandrainst/node-red-http-basic-auth. */
@@ -102,7 +102,7 @@ test('an expired certificate: certificate fails with "nrcert renew", exit 1', as
   try {
     const { result, byId } = await doctor();
     expect(result.code).toBe(1);
-    expect(byId.certificate).toMatchObject({ status: 'fail', message: expect.stringMatching(/expired at 2024-04-01T00:00:00/), fix: expect.stringMatching(/^nrcert renew/) });
+    expect(byId.certificate).toMatchObject({ status: 'fail', message: expect.stringMatching(/expired at 2024-04-01T00:00:00/), fix: expect.stringMatching(new RegExp(`^${CLI_HINT} renew`)) });
   } finally {
     await store.switchTo(before);
   }
@@ -115,7 +115,7 @@ test('settings.js reading another folder: settings fails with the --apply fix, e
   const variant = settingsVariant('other-settings', (t) => t.replace(JSON.stringify(certDir), JSON.stringify(elsewhere)));
   const { result, byId } = await doctor(['--settings', variant]);
   expect(result.code).toBe(1);
-  expect(byId.settings).toMatchObject({ status: 'fail', message: expect.stringContaining(`outside CERT_DIR ${certDir}`), fix: `nrcert settings --apply --settings ${variant}` });
+  expect(byId.settings).toMatchObject({ status: 'fail', message: expect.stringContaining(`outside CERT_DIR ${certDir}`), fix: expect.stringMatching(new RegExp(`^${CLI_HINT} settings --apply --settings ${variant.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)) });
 }, 30_000);
 
 test('settings.js without adminAuth: the security audit fails adminAuth, exit 1', async () => {

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, type CliResult } from '../helpers/cli';
+import { CLI_HINT, runCli, type CliResult } from '../helpers/cli';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
 const DEFAULT_SETTINGS = join(__dirname, '..', '..', 'node_modules', 'node-red', 'settings.js');
@@ -58,7 +58,7 @@ describe('nrcert settings --apply', () => {
     const first = await nrcert(['settings', '--apply', '--settings', path]);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/Backed up .*settings\.js to .*settings\.js\.nrcert-backup-\d{8}T\d{6}Z/);
-    expect(first.stderr).toMatch(/Node-RED will not start with these settings until `nrcert renew`/);
+    expect(first.stderr).toMatch(new RegExp(`Node-RED will not start with these settings until \`${CLI_HINT} renew\``));
     const edited = readFileSync(path, 'utf8');
     expect(edited).toContain(`let dir = ${JSON.stringify(certDir)};`);
     expect(edited.replace(/ {4}\/\/ nrcert: begin[\s\S]*\/\/ nrcert: end\n/, '')).toBe(original);
@@ -86,7 +86,7 @@ describe('nrcert settings --apply', () => {
     const result = await nrcert(['settings', '--apply', '--settings', join(folder, 'settings.js')]);
     expect(result.code).toBe(8);
     expect(result.stderr).toContain(join(folder, 'settings.js'));
-    expect(result.stderr).toMatch(/paste the lines printed by `nrcert settings`/);
+    expect(result.stderr).toMatch(new RegExp(`paste the lines printed by \`${CLI_HINT} settings\``));
     expect(readFileSync(join(folder, 'settings.js'), 'utf8')).toBe(text);
     expect(readdirSync(folder)).toEqual(['settings.js']);
   });

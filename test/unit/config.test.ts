@@ -212,13 +212,19 @@ describe('loadConfig problems', () => {
   });
 
   it('requires CLOUDFLARE_API_TOKEN and DOMAINS for renew but not for status', () => {
-    const err = problemsOf(sources({}), 'renew');
+    const err = problemsOf(sources({ DOMAINS: '' }), 'renew');
     expect(err.problems.some((p) => p.startsWith('CLOUDFLARE_API_TOKEN is not set'))).toBe(true);
     expect(err.problems.some((p) => p.startsWith('DOMAINS is empty'))).toBe(true);
 
     const status = loadConfig(sources({}), 'status');
     expect(status.cloudflare.apiToken).toBeUndefined();
     expect(status.domains).toEqual([]);
+  });
+
+  it('with no .env and no setting in the environment, says where it looked and suggests nrcert init', () => {
+    const err = problemsOf(sources({}), 'renew');
+    expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^no settings found: ${join(cwd, '.env')} does not exist .*run nrcert init`))]);
+    expect(problemsOf(sources({ CLOUDFLARE_API_TOKEN: TOKEN }), 'renew').problems).toEqual([expect.stringMatching(/^DOMAINS is empty/)]);
   });
 
   it('reads CLOUDFLARE_API_TOKEN_FILE and trims it', () => {

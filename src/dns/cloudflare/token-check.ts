@@ -14,6 +14,7 @@ import { AbortedError, DnsProviderError } from '../../errors';
 import type { PresentedRecord } from '../provider';
 import { CloudflareDnsProvider } from './provider';
 import { ownFailure, TOKEN_PAGE } from './errors';
+import { nrcertCommand } from '../../util/hint';
 
 /** What the check is asked to look at. `signal` stops it between steps (the canary is still removed). */
 export interface TokenCheckOptions {
@@ -158,7 +159,7 @@ async function removeCanary(provider: CloudflareDnsProvider, record: PresentedRe
     const left = `the test TXT record at ${record.fqdn} (value ${record.value}) could not be deleted`;
     return status === 403
       ? { ...lacksEdit, message: `${lacksEdit.message}: ${left}; delete it in the Cloudflare dashboard` }
-      : { id: 'dns-edit', ok: false, message: left, fix: 'delete it in the Cloudflare dashboard (DNS → Records), or let the next `nrcert renew` remove it' };
+      : { id: 'dns-edit', ok: false, message: left, fix: `delete it in the Cloudflare dashboard (DNS → Records), or let the next ${nrcertCommand('renew')} remove it` };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config';
 import { ConfigError, describeError } from '../../errors';
 import { fail, ok, type CheckResult } from '../types';
+import { nrcertCommand } from '../../util/hint';
 
 /**
  * Check 1: the configuration loads as `renew` needs it. Every problem is listed (ConfigError
@@ -17,7 +18,7 @@ export function checkConfig(load: () => Config): { config?: Config; result: Chec
     const problems = err.problems.join('; ');
     return {
       result: fail('config', `${err.problems.length === 1 ? '1 problem' : `${err.problems.length} problems`}: ${problems}`,
-        'fix each setting named above in .env (see .env.example), then run nrcert doctor again'),
+        `fix each setting named above in .env (see .env.example), then run ${nrcertCommand('doctor')} again`),
     };
   }
 }

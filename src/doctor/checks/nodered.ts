@@ -2,6 +2,7 @@ import type { Config } from '../../config/config';
 import { servedFingerprint } from '../../nodered/verify';
 import type { InstalledSet } from '../installed';
 import { codeOf, fail, ok, skip, type CheckResult } from '../types';
+import { nrcertCommand } from '../../util/hint';
 
 const ID = 'nodered';
 
@@ -26,7 +27,7 @@ export async function checkNodeRed(config: Config | undefined, installed: Instal
         : 'check NODE_RED_URL and that Node-RED is running';
     return fail(ID, `no TLS answer from Node-RED at ${url} (${code})`, hint);
   }
-  if (!installed?.info) return fail(ID, `Node-RED at ${url} serves a certificate, but none is installed in ${config.certDir}`, 'nrcert renew');
+  if (!installed?.info) return fail(ID, `Node-RED at ${url} serves a certificate, but none is installed in ${config.certDir}`, nrcertCommand('renew'));
   if (served !== installed.info.fingerprint256) {
     return fail(ID, `Node-RED at ${url} serves another certificate (SHA-256 ${served.slice(0, 23)}…) than the one installed (${installed.info.fingerprint256.slice(0, 23)}…)`,
       'restart Node-RED (or wait for its httpsRefreshInterval); if it persists, see the settings line');

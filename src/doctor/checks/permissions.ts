@@ -7,6 +7,7 @@ import { describeError } from '../../errors';
 import { firstBlockedFolder } from '../../privilege/traverse';
 import { byId } from '../../privilege/users';
 import { codeOf, fail, ok, skip, warn, type CheckResult } from '../types';
+import { nrcertCommand } from '../../util/hint';
 
 const ID = 'permissions';
 
@@ -27,8 +28,8 @@ export async function checkPermissions(config: Config | undefined, deps: Permiss
   if (!config) return skip(ID, 'needs a valid configuration (see above)');
   const dir = await statOf(config.certDir);
   if ('code' in dir) {
-    if (dir.code === 'ENOENT') return skip(ID, `CERT_DIR ${config.certDir} does not exist yet`, 'nrcert renew creates it');
-    return unreachable(config.certDir, dir.code) ?? fail(ID, `cannot look at CERT_DIR ${config.certDir} (${dir.code})`, 'run nrcert doctor as the user nrcert runs as');
+    if (dir.code === 'ENOENT') return skip(ID, `CERT_DIR ${config.certDir} does not exist yet`, `${nrcertCommand('renew')} creates it`);
+    return unreachable(config.certDir, dir.code) ?? fail(ID, `cannot look at CERT_DIR ${config.certDir} (${dir.code})`, `run ${nrcertCommand('doctor')} as the user nrcert runs as`);
   }
   const dirStat = dir.stat;
   if (dirStat.mode & 0o002) {
@@ -39,8 +40,8 @@ export async function checkPermissions(config: Config | undefined, deps: Permiss
   const keyPath = await realpath(keyLink).catch(() => keyLink);
   const key = await statOf(keyPath);
   if ('code' in key) {
-    if (key.code === 'ENOENT') return skip(ID, `no privkey.pem in ${config.certDir} yet`, 'nrcert renew installs one');
-    return unreachable(keyLink, key.code) ?? fail(ID, `cannot look at ${keyPath} (${key.code})`, 'run nrcert doctor as the user nrcert runs as');
+    if (key.code === 'ENOENT') return skip(ID, `no privkey.pem in ${config.certDir} yet`, `${nrcertCommand('renew')} installs one`);
+    return unreachable(keyLink, key.code) ?? fail(ID, `cannot look at ${keyPath} (${key.code})`, `run ${nrcertCommand('doctor')} as the user nrcert runs as`);
   }
   let wanted: { uid?: number; gid?: number };
   try {
@@ -84,7 +85,7 @@ function judgeKey(config: Config, path: string, st: { mode: number; uid: number;
   }
   if (config.certGroup && wanted.gid !== undefined && st.gid !== wanted.gid) {
     return fail(ID, `the private key ${path} belongs to the group ${groupName(st.gid)}, not CERT_GROUP=${config.certGroup}: Node-RED may not be able to read it`,
-      `chown :${config.certGroup} ${path} && chmod 640 ${path} (nrcert renew --force also rewrites it)`);
+      `chown :${config.certGroup} ${path} && chmod 640 ${path} (${nrcertCommand('renew')} --force also rewrites it)`);
   }
   const owner = wanted.uid ?? writerUid;
   if (st.uid !== owner) {
@@ -92,7 +93,7 @@ function judgeKey(config: Config, path: string, st: { mode: number; uid: number;
       return fail(ID, `the private key ${path} is owned by ${userName(st.uid)}, not CERT_OWNER=${config.certOwner}`, `sudo chown ${config.certOwner} ${path}`);
     }
     return warn(ID, `the private key ${path} is owned by ${userName(st.uid)}, not by ${userName(owner)}, who runs this check`,
-      `run nrcert doctor as the user nrcert runs as (e.g. sudo -u ${bareName('/etc/passwd', st.uid)} nrcert doctor), or set CERT_OWNER`);
+      `run ${nrcertCommand('doctor')} as the user nrcert runs as (e.g. sudo -u ${bareName('/etc/passwd', st.uid)} ${nrcertCommand('doctor')}), or set CERT_OWNER`);
   }
   return ok(ID, `the private key ${path} is ${mode}, owned by ${userName(st.uid)}${config.certGroup ? `, readable by the group ${groupName(st.gid)}` : ''}`);
 }

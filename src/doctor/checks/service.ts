@@ -5,6 +5,7 @@ import type { Config } from '../../config/config';
 import type { ServiceStatus } from '../../service/status-file';
 import { codeOf, fail, ok, skip, warn, type CheckResult } from '../types';
 import { statePath } from '../../store/state-dir';
+import { nrcertCommand } from '../../util/hint';
 
 /** The units in deploy/systemd that keep the certificate renewed (use one of them). */
 export const SERVICE_UNITS = ['nrcert.service', 'nrcert-renew.timer'];
@@ -36,13 +37,13 @@ export async function checkService(deps: ServiceCheckDeps = {}): Promise<CheckRe
     }
   }
   const systemd = existsSync(deps.systemdRunDir ?? '/run/systemd/system');
-  const install = 'sudo systemctl enable --now nrcert (units and set-up: deploy/README.md), or run nrcert renew --scheduled from cron';
+  const install = `sudo systemctl enable --now nrcert (units and set-up: deploy/README.md), or run ${nrcertCommand('renew')} --scheduled from cron`;
   if (enabled.length === 2) {
     return warn('service', 'both nrcert.service and nrcert-renew.timer are enabled: they do the same job', 'sudo systemctl disable --now nrcert-renew.timer (keep one)');
   }
   if (enabled.length === 1) return ok('service', `${enabled[0]} is enabled${systemd ? '' : ' (but systemd is not running here)'}`);
   if (!systemd) {
-    return skip('service', 'systemd is not running here (a container?): make sure something runs nrcert run, or nrcert renew --scheduled twice a day');
+    return skip('service', `systemd is not running here (a container?): make sure something runs ${nrcertCommand('run')}, or ${nrcertCommand('renew')} --scheduled twice a day`);
   }
   return warn('service', 'neither nrcert.service nor nrcert-renew.timer is enabled: nothing renews the certificate unless cron runs nrcert', install);
 }
@@ -58,17 +59,17 @@ export async function checkLastRun(config: Config | undefined, deps: ServiceChec
   try {
     status = JSON.parse(await readFile(path, 'utf8')) as ServiceStatus;
   } catch (err) {
-    if (codeOf(err) === 'ENOENT') return warn('last-run', `no renewal has been recorded yet (${path} does not exist)`, 'nrcert renew (the service and the timer record every run)');
-    return warn('last-run', `cannot read ${path} (${codeOf(err)})`, 'run nrcert doctor as the user nrcert runs as');
+    if (codeOf(err) === 'ENOENT') return warn('last-run', `no renewal has been recorded yet (${path} does not exist)`, `${nrcertCommand('renew')} (the service and the timer record every run)`);
+    return warn('last-run', `cannot read ${path} (${codeOf(err)})`, `run ${nrcertCommand('doctor')} as the user nrcert runs as`);
   }
   const run = status.lastRun;
-  if (!run) return warn('last-run', `${path} records no run yet`, 'nrcert renew');
+  if (!run) return warn('last-run', `${path} records no run yet`, nrcertCommand('renew'));
   const age = (deps.now ?? (() => new Date()))().getTime() - Date.parse(run.at);
   const when = `${run.at} (${age < 0 ? 'in the future: check the clock' : `${formatAge(age)} ago`})`;
   if (run.outcome === 'failed' || run.outcome === 'rolled_back') {
     const next = status.nextAttemptAt ? `; next scheduled attempt ${status.nextAttemptAt}` : '';
     return fail('last-run', `the last renewal ${run.outcome === 'failed' ? 'failed' : 'was rolled back'} at ${when}: ${run.message}${next}`,
-      'fix the cause above, then nrcert renew (journalctl -u nrcert shows the full log)');
+      `fix the cause above, then ${nrcertCommand('renew')} (journalctl -u nrcert shows the full log)`);
   }
   if (age > LAST_RUN_MAX_AGE_MS) {
     return warn('last-run', `the last renewal check ran at ${when}: nothing seems to run nrcert on schedule`, 'check the service or timer (see the service line), or cron');

@@ -6,6 +6,7 @@ import type { SettingsProbe } from '../../nodered/settings-probe';
 import { fail, ok, skip, warn, type CheckResult } from '../types';
 import { ConfigError } from '../../errors';
 import { resolveRestartCommand, type RestartEnvironment } from '../../nodered/restart';
+import { nrcertCommand } from '../../util/hint';
 
 const ID = 'settings';
 const REFRESH = 'settings.refresh';
@@ -26,7 +27,7 @@ export async function checkSettingsFiles(
 }
 
 async function judgeFiles(config: Config, probe: SettingsProbe, installed: InstalledSet | null): Promise<CheckResult> {
-  const apply = `nrcert settings --apply --settings ${probe.path}`;
+  const apply = `${nrcertCommand('settings')} --apply --settings ${probe.path}`;
   if (!probe.found) {
     return fail(ID, `there is no settings file at ${probe.path}`, 'pass --settings PATH, or set NODE_RED_USER_DIR to Node-RED\'s user directory');
   }
@@ -35,7 +36,7 @@ async function judgeFiles(config: Config, probe: SettingsProbe, installed: Insta
     return fail(ID, `${probe.path} does not set https: Node-RED serves plain HTTP and ignores the certificate`, apply);
   }
   if (probe.httpsError) return fail(ID, `${probe.path}: ${probe.httpsError}`, apply);
-  if (!installed?.info) return skip(ID, `settings.js sets https, but no certificate is installed in ${config.certDir} to compare with`, 'nrcert renew');
+  if (!installed?.info) return skip(ID, `settings.js sets https, but no certificate is installed in ${config.certDir} to compare with`, nrcertCommand('renew'));
   const certDir = await realpath(config.certDir).catch(() => config.certDir);
   const outside = probe.pemFiles.filter((f) => f !== certDir && !f.startsWith(certDir + sep));
   if (outside.length > 0) {
@@ -57,20 +58,20 @@ function judgeRefresh(config: Config, probe: SettingsProbe, restart: RestartEnvi
     resolveRestartCommand(config.restart, restart);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return fail(REFRESH, err.problems.join('; '), 'change RESTART_COMMAND as the line above says, then run nrcert doctor again');
+    return fail(REFRESH, err.problems.join('; '), `change RESTART_COMMAND as the line above says, then run ${nrcertCommand('doctor')} again`);
   }
   const hook = config.restart ? `RESTART_COMMAND (${config.restart.auto ? 'auto' : config.restart.argv[0]})` : null;
   if (!refreshHours || !(refreshHours > 0)) {
     if (hook) return ok(REFRESH, `${hook} makes Node-RED load each new certificate`);
     const why = probe.https === 'function' ? 'httpsRefreshInterval is not set' : 'https is a fixed object, read once at start';
     return warn(REFRESH, `${why} and RESTART_COMMAND is none: after a renewal Node-RED keeps serving the old certificate until it is restarted`,
-      `nrcert settings --apply --settings ${probe.path} (re-reads the files every minute), or set RESTART_COMMAND`);
+      `${nrcertCommand('settings')} --apply --settings ${probe.path} (re-reads the files every minute), or set RESTART_COMMAND`);
   }
   const every = refreshHours * 60 >= 1 ? `${+(refreshHours * 60).toFixed(2)} min` : `${Math.round(refreshHours * 3600)} s`;
   if (!hook && config.nodeRed.url && refreshHours * 3_600_000 > config.nodeRed.verifyTimeoutMs) {
     return warn(REFRESH, `Node-RED re-reads the files every ${every}, longer than NODE_RED_VERIFY_TIMEOUT (${config.nodeRed.verifyTimeoutMs / 1000} s): ` +
       'each renewal would be rolled back before Node-RED picks it up',
-    `nrcert settings --apply --settings ${probe.path} (every minute), or raise NODE_RED_VERIFY_TIMEOUT`);
+    `${nrcertCommand('settings')} --apply --settings ${probe.path} (every minute), or raise NODE_RED_VERIFY_TIMEOUT`);
   }
   return ok(REFRESH, `Node-RED re-reads the files every ${every}${hook ? `, and ${hook} runs after each renewal` : ': no restart needed'}`);
 }
