@@ -5,7 +5,7 @@ import { loadConfig } from '../config/config';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors';
 import { Secret } from '../config/secret';
-import { applyLogin, checkPassword, checkUserName, passwordFromFile, type LoginScope } from '../nodered/login';
+import { applyLogin, checkLoginFits, checkPassword, checkUserName, passwordFromFile, type LoginScope } from '../nodered/login';
 import {
   applySettings, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
 } from '../nodered/settings';
@@ -32,6 +32,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
     flag: args.options.settings, env: { NODE_RED_USER_DIR: config.nodeRed.userDir }, home: homedir(), cwd: process.cwd(), exists: existsSync,
   });
   const login = await loginRequest(args);
+  if (login) await checkLoginFits(settingsPath, login.scope);
   const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes });
   process.stdout.write(`${describeApply(result, config.certDir, refreshMinutes).join('\n')}\n`);
   if (login) {

@@ -5,7 +5,9 @@
  * block. The hash is made with bcryptjs, as Node-RED itself checks it (never by shelling out to
  * `node-red admin hash-pw`); the password exists only in memory, never in a log, a file or output.
  */
-import { UsageError } from '../errors';
+import { readFile } from 'node:fs/promises';
+import { InstallError, UsageError } from '../errors';
+import { ScanError } from './js-scan';
 import type { Secret } from '../config/secret';
 import { applyEdit, type ApplyResult, type EditOptions } from './settings';
 import { editSettings, type BlockSpec } from './settings-edit';
@@ -73,6 +75,22 @@ export function loginBlock(login: { user: string; hash: string; scope: LoginScop
 function loginSpec(scope: LoginScope): BlockSpec {
   const keys = ['adminAuth', ...(scope.nodes ? ['httpNodeAuth'] : []), ...(scope.static ? ['httpStaticAuth'] : [])];
   return { begin: LOGIN_BEGIN, end: LOGIN_END, keys, existing: 'refuse' };
+}
+
+/**
+ * Refuses, before anything is written, a login that cannot go into this settings.js (a login the
+ * user made by hand, a file nrcert cannot follow): so `settings --apply --admin-user` changes
+ * either both blocks or neither.
+ */
+export async function checkLoginFits(settingsPath: string, scope: LoginScope): Promise<void> {
+  const source = await readFile(settingsPath, 'utf8').catch(() => null);
+  if (source === null) return; // applySettings names a missing or unreadable file
+  try {
+    editSettings(source, () => '', loginSpec(scope));
+  } catch (err) {
+    if (!(err instanceof ScanError)) throw err;
+    throw new InstallError(`${settingsPath}: cannot add the login: ${err.message}. Nothing was changed`);
+  }
 }
 
 /**
