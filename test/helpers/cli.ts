@@ -1,15 +1,19 @@
 /**
- * Runs the built nrcert CLI (dist/cli/index.js) as a child process, the way a user does, against
+ * Runs the built nrcert CLI (dist/cli/index.js, or the installed package's `nrcert` named by
+ * NRCERT_TEST_BIN) as a child process, the way a user does, against
  * a Pebble + challtestsrv + Cloudflare-fake stack started for the test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
 import { startPebble, type PebbleEnv, type PebbleOptions } from './pebble';
 import { makeTempDir, removeTempDir } from './tmp';
 
-/** The built CLI's entry point. */
-export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+/**
+ * The CLI under test: the built entry point, or NRCERT_TEST_BIN (e.g. PREFIX/bin/nrcert of
+ * `npm install -g --prefix PREFIX ./nrcert-<version>.tgz`) to run the tests against the package.
+ */
+export const CLI = process.env.NRCERT_TEST_BIN ? resolve(process.env.NRCERT_TEST_BIN) : join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 /** A token value that must never appear in any output. */
 export const SENTINEL_TOKEN = 'sentinel-TOKEN-3f9c2a71d0b84e65-do-not-log';
