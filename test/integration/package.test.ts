@@ -4,8 +4,8 @@
  * against Pebble and the Cloudflare fake — within 3 MB and 150 files, and lazy loading survives
  * bundling: `status` never loads the ACME or Cloudflare bundles.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startStack, type CliResult, type Stack } from '../helpers/cli';
 import { packAndInstall, type InstalledPackage } from '../helpers/package';
@@ -105,4 +105,19 @@ test('renew from the package obtains and installs a wildcard + apex certificate 
   const [cert] = (JSON.parse(status.stdout) as { certificates: Array<{ names: string[]; due: boolean }> }).certificates;
   expect(cert.names.sort()).toEqual(['*.example.test', 'example.test']);
   expect(cert.due).toBe(false);
+});
+
+test('prepare on a clone installed without dev dependencies skips the build with one notice and exits 0', () => {
+  // What `npm ci --omit=dev` runs after installing: the clone's prepare, with no TypeScript.
+  const clone = join(dir, 'clone');
+  mkdirSync(join(clone, 'deploy', 'package'), { recursive: true });
+  const root = join(__dirname, '..', '..');
+  cpSync(join(root, 'package.json'), join(clone, 'package.json'));
+  cpSync(join(root, 'deploy', 'package', 'build.js'), join(clone, 'deploy', 'package', 'build.js'));
+  const result = spawnSync('npm', ['run', '--silent', 'prepare'], { cwd: clone, encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(/TypeScript is not installed.*build is skipped.*npm install -g \.\/nrcert-<version>\.tgz/);
+  expect(existsSync(join(clone, 'dist'))).toBe(false);
 });
