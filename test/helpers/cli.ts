@@ -4,6 +4,7 @@
  * a Pebble + challtestsrv + Cloudflare-fake stack started for the test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
 import { startPebble, type PebbleEnv, type PebbleOptions } from './pebble';
@@ -11,9 +12,10 @@ import { makeTempDir, removeTempDir } from './tmp';
 
 /**
  * The CLI under test: the built entry point, or NRCERT_TEST_BIN (e.g. PREFIX/bin/nrcert of
- * `npm install -g --prefix PREFIX ./nrcert-<version>.tgz`) to run the tests against the package.
+ * `npm install -g --prefix PREFIX ./nrcert-<version>.tgz`) to run the tests against the package;
+ * a link is resolved to the file it points at, as Node itself does.
  */
-export const CLI = process.env.NRCERT_TEST_BIN ? resolve(process.env.NRCERT_TEST_BIN) : join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+export const CLI = process.env.NRCERT_TEST_BIN ? realpathSync(resolve(process.env.NRCERT_TEST_BIN)) : join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 /** A token value that must never appear in any output. */
 export const SENTINEL_TOKEN = 'sentinel-TOKEN-3f9c2a71d0b84e65-do-not-log';
