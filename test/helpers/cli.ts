@@ -1,15 +1,21 @@
 /**
- * Runs the built nrcert CLI (dist/cli/index.js) as a child process, the way a user does, against
+ * Runs the built nrcert CLI (dist/cli/index.js, or the installed package's `nrcert` named by
+ * NRCERT_TEST_BIN) as a child process, the way a user does, against
  * a Pebble + challtestsrv + Cloudflare-fake stack started for the test file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
 import { startPebble, type PebbleEnv, type PebbleOptions } from './pebble';
 import { makeTempDir, removeTempDir } from './tmp';
 
-/** The built CLI's entry point. */
-export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+/**
+ * The CLI under test: the built entry point, or NRCERT_TEST_BIN (e.g. PREFIX/bin/nrcert of
+ * `npm install -g --prefix PREFIX ./nrcert-<version>.tgz`) to run the tests against the package;
+ * a link is resolved to the file it points at, as Node itself does.
+ */
+export const CLI = process.env.NRCERT_TEST_BIN ? realpathSync(resolve(process.env.NRCERT_TEST_BIN)) : join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 /**
  * How the CLI's hints name it (a regular expression's source): `nrcert` when it is on PATH, else

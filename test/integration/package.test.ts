@@ -1,0 +1,123 @@
+/**
+ * The production package (`npm run package`): installed offline into a fresh prefix, `nrcert` on
+ * PATH works with nothing but Node — `--help`, `status`, and a full wildcard + apex `renew`
+ * against Pebble and the Cloudflare fake — within 3 MB and 150 files, and lazy loading survives
+ * bundling: `status` never loads the ACME or Cloudflare bundles.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { startStack, type CliResult, type Stack } from '../helpers/cli';
+import { packAndInstall, type InstalledPackage } from '../helpers/package';
+import { makeTempDir, removeTempDir } from '../helpers/tmp';
+
+let dir: string;
+let pkg: InstalledPackage;
+let stack: Stack;
+let preload: string;
+
+beforeAll(async () => {
+  dir = await makeTempDir('package');
+  pkg = await packAndInstall(dir);
+  // Writes the files this process loaded, one a line, to $NRCERT_TEST_LOADED at exit.
+  preload = join(dir, 'loaded.js');
+  writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.NRCERT_TEST_LOADED, Object.keys(require.cache).join('\\n')));\n");
+  stack = await startStack();
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+  if (dir) await removeTempDir(dir);
+});
+
+/** Runs `nrcert args…` found on PATH (the prefix's bin, then Node's own folder: nothing else). */
+async function nrcert(args: string[], env: Record<string, string> = {}): Promise<CliResult & { loaded: string[] }> {
+  const loadedFile = join(dir, `loaded-${Date.now()}-${Math.random()}.txt`);
+  const child = spawn('nrcert', args, {
+    cwd: stack.dir,
+    env: {
+      ...env,
+      PATH: `${join(pkg.prefix, 'bin')}:${dirname(process.execPath)}`,
+      NODE_OPTIONS: `--require ${preload}`,
+      NRCERT_TEST_LOADED: loadedFile,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, s) => resolve([c, s]));
+  });
+  const loaded = existsSync(loadedFile) ? readFileSync(loadedFile, 'utf8').split('\n').filter((f) => f !== preload) : [];
+  return { code, signal, stdout, stderr, loaded };
+}
+
+const bundle = (name: string) => (file: string) => file.endsWith(`/vendor/${name}.js`);
+
+test('the package installs offline as one package without dependencies, within 3 MB and 150 files', () => {
+  expect(pkg.bytes).toBeLessThanOrEqual(3_000_000);
+  expect(pkg.files).toBeLessThanOrEqual(150);
+  const manifest = JSON.parse(readFileSync(join(pkg.root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  expect(manifest.dependencies).toBeUndefined();
+  expect(manifest.scripts).toBeUndefined();
+  expect(existsSync(join(pkg.root, 'node_modules'))).toBe(false);
+  // One bundle per runtime dependency, not one file for everything.
+  expect(readdirSync(join(pkg.root, 'vendor')).sort()).toEqual(
+    ['LICENSES.txt', 'acme-client.js', 'axios.js', 'cloudflare.js', 'dotenv.js', 'execa.js', 'node-cron.js', 'pino.js'],
+  );
+  for (const shipped of ['README.md', '.env.example', 'deploy/systemd/nrcert.service', 'dist/cli/index.js']) {
+    expect(existsSync(join(pkg.root, shipped))).toBe(true);
+  }
+});
+
+test('nrcert on PATH answers --help without loading any dependency bundle', async () => {
+  const result = await nrcert(['--help']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^Usage: nrcert <command>/);
+  expect(result.loaded.filter((f) => f.includes('/vendor/'))).toEqual([]);
+});
+
+test('status works from the package and loads neither acme-client nor the Cloudflare SDK', async () => {
+  const result = await nrcert(['status'], stack.env());
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/No certificate is installed/);
+  for (const heavy of ['acme-client', 'axios', 'cloudflare', 'execa']) expect(result.loaded.filter(bundle(heavy))).toEqual([]);
+  // Everything it ran came from the installed package.
+  expect(result.loaded.filter((f) => !f.startsWith(pkg.root))).toEqual([]);
+});
+
+test('renew from the package obtains and installs a wildcard + apex certificate against Pebble and the Cloudflare fake', async () => {
+  const result = await nrcert(['renew'], stack.env({ LOG_LEVEL: 'info' }));
+  expect(result.stderr).not.toMatch(/ERROR/);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/installed in/);
+  expect(result.loaded.filter(bundle('acme-client'))).toHaveLength(1);
+  expect(result.loaded.filter(bundle('cloudflare'))).toHaveLength(1);
+  expect(result.loaded.filter((f) => !f.startsWith(pkg.root))).toEqual([]);
+  // The TXT records it created through the bundled SDK are gone again.
+  expect(stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'))).toEqual([]);
+
+  const status = await nrcert(['status', '--json'], stack.env());
+  expect(status.code).toBe(0);
+  const [cert] = (JSON.parse(status.stdout) as { certificates: Array<{ names: string[]; due: boolean }> }).certificates;
+  expect(cert.names.sort()).toEqual(['*.example.test', 'example.test']);
+  expect(cert.due).toBe(false);
+});
+
+test('prepare on a clone installed without dev dependencies skips the build with one notice and exits 0', () => {
+  // What `npm ci --omit=dev` runs after installing: the clone's prepare, with no TypeScript.
+  const clone = join(dir, 'clone');
+  mkdirSync(join(clone, 'deploy', 'package'), { recursive: true });
+  const root = join(__dirname, '..', '..');
+  cpSync(join(root, 'package.json'), join(clone, 'package.json'));
+  cpSync(join(root, 'deploy', 'package', 'build.js'), join(clone, 'deploy', 'package', 'build.js'));
+  const result = spawnSync('npm', ['run', '--silent', 'prepare'], { cwd: clone, encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(/TypeScript is not installed.*build is skipped.*npm install -g \.\/nrcert-<version>\.tgz/);
+  expect(existsSync(join(clone, 'dist'))).toBe(false);
+});
