@@ -41,6 +41,7 @@ const VENDOR = {
       ['BaseTokens', 'cloudflare/resources/user/tokens/tokens'],
     ],
   },
+  bcryptjs: { cjs: 'bcryptjs' },
   dotenv: { cjs: 'dotenv' },
   execa: { esm: [['*', 'execa']] },
   'node-cron': { cjs: 'node-cron' },

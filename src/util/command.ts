@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-
 /** Secrets nrcert may find in its environment: no child it starts (hook, notification, settings.js probe) inherits them. */
 export const SECRET_ENV = [
   'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL',
@@ -49,34 +47,40 @@ function track(pgid: number): void {
 }
 
 /**
- * Runs a command from a setting (RESTART_COMMAND, NOTIFY_COMMAND): argv as given, no shell, our
- * environment plus `env` minus the secrets. It runs in a process group of its own, so at the
- * timeout (or when `signal` fires) the whole group gets SIGTERM, then SIGKILL after a short
- * grace: a grandchild (`sleep 301 &` in a script) cannot outlive the timeout. The command is
- * done when it has exited and its output has closed; a process it started that detached from
- * our output (a daemon) is left alone, one that still holds it is part of the command.
+ * Runs a command from a setting (RESTART_COMMAND, NOTIFY_COMMAND) with execa: argv as given, no
+ * shell, our environment plus `env` minus the secrets. It runs in a process group of its own
+ * (`detached`), so at the timeout (or when `signal` fires) the whole group gets SIGTERM, then
+ * SIGKILL after a short grace: a grandchild (`sleep 301 &` in a script) cannot outlive the
+ * timeout. The command is done when it has exited and its output has closed (execa's own rule);
+ * a process it started that detached from our output (a daemon) is left alone, one that still
+ * holds it is part of the command. execa is ESM-only and loaded here, on first use, so no other
+ * command pays for it.
  */
-export function runUserCommand(argv: string[], opts: UserCommandOptions): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      env: withoutSecrets({ ...process.env, ...opts.env }),
-      detached: true,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (child.pid !== undefined) track(child.pid);
-    let output = '';
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEEP_OUTPUT));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+export async function runUserCommand(argv: string[], opts: UserCommandOptions): Promise<CommandResult> {
+  const { execa } = await import('execa');
+  const child = execa(argv[0], argv.slice(1), {
+    env: withoutSecrets({ ...process.env, ...opts.env }),
+    extendEnv: false,
+    detached: true,
+    reject: false,
+    all: true,
+    // Not buffered by execa (a chatty hook must not hit maxBuffer): the last few KB are kept here.
+    buffer: false,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+  });
+  const pgid = child.pid;
+  if (pgid !== undefined) track(pgid);
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEEP_OUTPUT)));
+  return new Promise<CommandResult>((resolve) => {
     let settled = false;
     const finish = (result: CommandResult) => {
       if (settled) return;
       settled = true;
-      if (child.pid !== undefined) running.delete(child.pid);
+      if (pgid !== undefined) running.delete(pgid);
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      child.stdout!.destroy();
-      child.stderr!.destroy();
+      child.all?.destroy();
       resolve(result);
     };
     let stopping = false;
@@ -85,7 +89,7 @@ export function runUserCommand(argv: string[], opts: UserCommandOptions): Promis
       stopping = true;
       clearTimeout(timer);
       // Settle once the group is gone or has been sent SIGKILL: never later than the grace.
-      void killGroup(child.pid!, opts.killGraceMs ?? 2000).then(() => finish(result));
+      void (pgid === undefined ? Promise.resolve() : killGroup(pgid, opts.killGraceMs ?? 2000)).then(() => finish(result));
     };
     const seconds = opts.timeoutMs / 1000;
     const timer = setTimeout(() => stop({
@@ -97,15 +101,14 @@ export function runUserCommand(argv: string[], opts: UserCommandOptions): Promis
     const onAbort = () => stop({ ok: false, timedOut: false, aborted: true, detail: 'was stopped: nrcert was interrupted' });
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err: NodeJS.ErrnoException) => !stopping && finish({ ok: false, timedOut: false, detail: `could not be run (${err.code ?? err.message})` }));
-    // 'close' comes once the process has exited and every holder of its stdout/stderr is gone.
-    child.on('close', (code, signal) => {
-      if (!stopping) finish(exitResult(code, signal, output));
+    void child.then((result) => {
+      if (stopping) return;
+      if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+        finish({ ok: false, timedOut: false, detail: `could not be run (${result.code ?? result.shortMessage})` });
+        return;
+      }
+      finish(exitResult(result.exitCode ?? null, (result.signal ?? null) as NodeJS.Signals | null, output));
     });
-    if (opts.input !== undefined) {
-      child.stdin!.on('error', () => undefined); // a command that does not read its input is fine
-      child.stdin!.end(opts.input);
-    }
   });
 }
 

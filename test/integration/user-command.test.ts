@@ -6,14 +6,20 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
-import { runRestartHook } from '../../src/nodered/hook';
-import { runUserCommand } from '../../src/util/command';
-import { HookError } from '../../src/errors';
+import type { CommandResult, UserCommandOptions } from '../../src/util/command';
+import { callBuilt } from '../helpers/built';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
 
-const logger = pino({ level: 'silent' });
+/** runUserCommand of the built code (it loads execa, which jest cannot import). */
+async function runUserCommand(argv: string[], opts: UserCommandOptions): Promise<CommandResult> {
+  return (await callBuilt<CommandResult>('util/command', 'runUserCommand', [argv, opts]).done).value!;
+}
+
+/** runRestartHook of the built code: resolves the error it threw, or undefined. */
+async function restartHookError(argv: string[], timeoutMs: number): Promise<{ name: string; message: string } | undefined> {
+  return (await callBuilt('nodered/hook', 'runRestartHook', [argv, timeoutMs, ctx, { $logger: true }]).done).error;
+}
 let dir: string;
 const started: number[] = [];
 
@@ -63,10 +69,10 @@ describe('RESTART_TIMEOUT bounds the whole hook', () => {
   it('a script that exits while its background sleep keeps stdout open: stopped at the timeout, the sleep killed', async () => {
     const { path, pidFile } = script('exits', 'exit 0');
     const began = Date.now();
-    const err = await runRestartHook([path], 2000, ctx, logger).then(() => undefined, (e: unknown) => e);
+    const err = await restartHookError([path], 2000);
     const elapsed = Date.now() - began;
-    expect(err).toBeInstanceOf(HookError);
-    expect((err as Error).message).toMatch(/RESTART_COMMAND \(.*exits\.sh\) did not finish within 2 s.*\(RESTART_TIMEOUT\)/);
+    expect(err?.name).toBe('HookError');
+    expect(err?.message).toMatch(/RESTART_COMMAND \(.*exits\.sh\) did not finish within 2 s.*\(RESTART_TIMEOUT\)/);
     expect(elapsed).toBeLessThan(10_000);
     const pid = await grandchild(pidFile);
     await waitFor(() => !alive(pid), 3000, { what: `the grandchild sleep (pid ${pid}) to be gone` });
@@ -75,9 +81,9 @@ describe('RESTART_TIMEOUT bounds the whole hook', () => {
   it('a script that waits for its background sleep: the same', async () => {
     const { path, pidFile } = script('waits', 'wait');
     const began = Date.now();
-    const err = await runRestartHook([path], 2000, ctx, logger).then(() => undefined, (e: unknown) => e);
+    const err = await restartHookError([path], 2000);
     expect(Date.now() - began).toBeLessThan(10_000);
-    expect((err as Error).message).toMatch(/did not finish within 2 s \(RESTART_TIMEOUT\)/);
+    expect(err?.message).toMatch(/did not finish within 2 s \(RESTART_TIMEOUT\)/);
     const pid = await grandchild(pidFile);
     await waitFor(() => !alive(pid), 3000, { what: `the grandchild sleep (pid ${pid}) to be gone` });
   });
@@ -97,12 +103,11 @@ describe('RESTART_TIMEOUT bounds the whole hook', () => {
 describe('runUserCommand', () => {
   it('stops the whole group at once when the signal fires', async () => {
     const { path, pidFile } = script('aborted', 'wait');
-    const controller = new AbortController();
-    const running = runUserCommand([path], { env: {}, timeoutMs: 60_000, signal: controller.signal });
+    const running = callBuilt<CommandResult>('util/command', 'runUserCommand', [[path], { env: {}, timeoutMs: 60_000, signal: { $signal: true } }]);
     const pid = await grandchild(pidFile);
     const began = Date.now();
-    controller.abort();
-    const result = await running;
+    running.abort();
+    const result = (await running.done).value;
     expect(Date.now() - began).toBeLessThan(5000);
     expect(result).toMatchObject({ ok: false, timedOut: false, aborted: true });
     await waitFor(() => !alive(pid), 3000, { what: `the grandchild sleep (pid ${pid}) to be gone` });

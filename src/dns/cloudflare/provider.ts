@@ -1,4 +1,4 @@
-import type Cloudflare from 'cloudflare';
+import { createCloudflareClient, type CloudflareClient as Cloudflare } from './sdk';
 import type { Logger } from '../../log';
 import type { Secret } from '../../config/secret';
 import { AbortedError, DnsProviderError } from '../../errors';
@@ -51,8 +51,7 @@ export class CloudflareDnsProvider implements DnsProvider {
   client(): Cloudflare {
     if (!this.#client) {
       const timeoutMs = this.options.timeoutMs ?? 30_000;
-      const { default: Sdk } = require('cloudflare') as typeof import('cloudflare');
-      this.#client = new Sdk({
+      this.#client = createCloudflareClient({
         apiToken: this.options.apiToken.reveal(),
         apiKey: null,
         apiEmail: null,
