@@ -4,8 +4,9 @@
  * for (so `status` never pays for the ACME or Cloudflare libraries), maps errors to exit codes,
  * and is the only place that calls process.exit.
  *
- * The shebang passes `--` to node: Node 20 otherwise takes the script's own `--env-file PATH`
- * for its option of that name and exits 9 when PATH does not exist (nodejs/node#54232).
+ * The shebang passes `--` to node: Node (20, 22 and 24 alike) otherwise takes the script's own
+ * `--env-file PATH` for its option of that name and exits 9 when PATH does not exist
+ * (nodejs/node#54232; test/integration/invocations.test.ts pins it down).
  */
 import { describeError, ExitCode, exitCodeOf } from '../errors';
 import { parseArgs, unknownCommand, type ParsedArgs } from './args';

@@ -1,5 +1,5 @@
 /**
- * Runs a REAL Node-RED (the node-red devDependency) in tests, under test/helpers/nodered-supervisor.js,
+ * Runs a REAL Node-RED (a node-red devDependency: 4 or 5, see ./nodered-releases) in tests, under test/helpers/nodered-supervisor.js,
  * which restarts it on SIGHUP like `systemctl restart nodered` and never restarts a child that
  * exited on its own. Node-RED facts this relies on are in /work/shared/FACTS.md.
  */
@@ -7,14 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
+import { defaultNodeRed, type NodeRedRelease } from './nodered-releases';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
 /** Re-exported for the tests that import it from here; it lives in ./wait. */
 export { waitFor };
+export { nodeRedReleases, type NodeRedRelease } from './nodered-releases';
 
-const REPO_ROOT = resolve(__dirname, '..', '..');
-const NODE_RED_DIR = join(REPO_ROOT, 'node_modules', 'node-red');
 const SUPERVISOR_JS = join(__dirname, 'nodered-supervisor.js');
 const RESTART_JS = join(__dirname, 'restart-nodered.js');
 const START_TIMEOUT_MS = 10_000;
@@ -48,10 +48,13 @@ export interface NodeRedOptions {
   port?: number;
   /** Another settings file (-s). */
   settingsFile?: string;
+  /** Which Node-RED runs; Node-RED 4 when absent. */
+  release?: NodeRedRelease;
 }
 
 /** A Node-RED running under the supervisor. */
 export interface NodeRedInstance {
+  release: NodeRedRelease;
   port: number;
   /** https://127.0.0.1:PORT */
   url: string;
@@ -75,12 +78,12 @@ export interface NodeRedInstance {
 }
 
 /**
- * Copies Node-RED's own default settings.js into `userDir` and uncomments its
- * `//uiHost: "127.0.0.1",` so Node-RED binds loopback only. Returns the settings path.
+ * Copies the default settings.js of `release` (Node-RED 4 when absent) into `userDir` and
+ * uncomments its `//uiHost: "127.0.0.1",` so Node-RED binds loopback only. Returns the settings path.
  */
-export function prepareUserDir(userDir: string): string {
+export function prepareUserDir(userDir: string, release: NodeRedRelease = defaultNodeRed()): string {
   const settingsPath = join(userDir, 'settings.js');
-  copyFileSync(join(NODE_RED_DIR, 'settings.js'), settingsPath);
+  copyFileSync(join(release.dir, 'settings.js'), settingsPath);
   const text = readFileSync(settingsPath, 'utf8');
   const commented = '//uiHost: "127.0.0.1",';
   if (!text.includes(commented)) throw new Error(`prepareUserDir: no ${commented} in Node-RED's settings.js`);
@@ -153,7 +156,8 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedInstanc
   const userDir = resolve(opts.userDir);
   const port = opts.port ?? (await freePort());
   const files = supervisorFiles(userDir);
-  const nodeRedArgs = [join(NODE_RED_DIR, 'red.js'), '-u', userDir, '-p', String(port)];
+  const release = opts.release ?? defaultNodeRed();
+  const nodeRedArgs = [join(release.dir, 'red.js'), '-u', userDir, '-p', String(port)];
   if (opts.settingsFile) nodeRedArgs.push('-s', resolve(opts.settingsFile));
   const supervisor = spawnSupervisor(userDir, nodeRedArgs);
   let supervisorGone = false;
@@ -202,6 +206,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedInstanc
     }
   };
   return {
+    release,
     port,
     url: `https://127.0.0.1:${port}`,
     userDir,

@@ -1,5 +1,6 @@
 /**
- * Proves the Node-RED test harness against a real Node-RED: it serves HTTPS on loopback, picks up
+ * Proves the Node-RED test harness against a real Node-RED (each release the running Node can
+ * start: see ../helpers/nodered-releases): it serves HTTPS on loopback, picks up
  * a swapped certificate through httpsRefreshInterval without a restart, really restarts through
  * restartCommand, stays down after a restart with a mismatched key/cert, and stops cleanly.
  */
@@ -9,7 +10,7 @@ import { copyFile, mkdir, readFile, rename, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  insertIntoSettings, isAlive, prepareUserDir, startNodeRed, waitFor, type NodeRedInstance,
+  insertIntoSettings, isAlive, nodeRedReleases, prepareUserDir, startNodeRed, waitFor, type NodeRedInstance, type NodeRedRelease,
 } from '../helpers/nodered';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
@@ -43,7 +44,9 @@ function runRestart(argv: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
-describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
+const RELEASES = nodeRedReleases(__filename);
+
+describe.each(RELEASES)('Node-RED harness (real $name over HTTPS)', (release: NodeRedRelease) => {
   let dir: string;
   let certDir: string;
   let nodeRed: NodeRedInstance;
@@ -61,7 +64,7 @@ describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
 
     const userDir = join(dir, 'userdir');
     await mkdir(userDir);
-    insertIntoSettings(prepareUserDir(userDir), `
+    insertIntoSettings(prepareUserDir(userDir, release), `
     https: function () {
         const dir = require("fs").realpathSync(${JSON.stringify(join(certDir, 'current'))});
         return {
@@ -70,7 +73,7 @@ describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
         };
     },
     httpsRefreshInterval: 0.001,`);
-    nodeRed = await startNodeRed({ userDir });
+    nodeRed = await startNodeRed({ userDir, release });
   });
 
   afterAll(async () => {
@@ -82,6 +85,7 @@ describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
     await nodeRed.waitForTls(15_000);
     expect(nodeRed.url).toBe(`https://127.0.0.1:${nodeRed.port}`);
     expect(nodeRed.readLog()).toContain(`Server now running at ${nodeRed.url}/`); // loopback only
+    expect(nodeRed.readLog()).toContain(`Node-RED version: v${release.version}`);
     expect((await nodeRed.servedCertificate()).fingerprint256).toBe(fingerprints.a);
     expect((await nodeRed.servedCertificate('a.example.test')).fingerprint256).toBe(fingerprints.a);
     expect(nodeRed.state()).toMatchObject({ generation: 1, running: true, port: nodeRed.port });
@@ -130,7 +134,7 @@ describe('Node-RED harness (real Node-RED 4 over HTTPS)', () => {
   });
 });
 
-describe('deploy/settings.js.example', () => {
+describe.each(RELEASES)('deploy/settings.js.example in $name', (release: NodeRedRelease) => {
   let dir: string;
   let nodeRed: NodeRedInstance | undefined;
 
@@ -151,8 +155,8 @@ describe('deploy/settings.js.example', () => {
     expect(example).toContain(placeholder);
     const userDir = join(dir, 'userdir');
     await mkdir(userDir);
-    insertIntoSettings(prepareUserDir(userDir), example.replace(placeholder, `const CERT_DIR = ${JSON.stringify(certDir)};`));
-    nodeRed = await startNodeRed({ userDir });
+    insertIntoSettings(prepareUserDir(userDir, release), example.replace(placeholder, `const CERT_DIR = ${JSON.stringify(certDir)};`));
+    nodeRed = await startNodeRed({ userDir, release });
     await nodeRed.waitForTls(15_000);
     expect((await nodeRed.servedCertificate()).fingerprint256).toBe(fingerprint);
     expect(nodeRed.readLog()).toContain('Refreshing https settings every 0.016666666666666666 hours');

@@ -5,9 +5,10 @@
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_HINT, runCli, type CliResult } from '../helpers/cli';
+import { nodeRedReleases, type NodeRedRelease } from '../helpers/nodered-releases';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
-const DEFAULT_SETTINGS = join(__dirname, '..', '..', 'node_modules', 'node-red', 'settings.js');
+const RELEASES = nodeRedReleases(__filename);
 
 let dir: string;
 let certDir: string;
@@ -21,11 +22,11 @@ function nrcert(args: string[], env: Record<string, string> = {}): Promise<CliRe
   return runCli(args, { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, CERT_DIR: certDir, ...env }, dir);
 }
 
-/** A folder holding a copy of Node-RED's default settings.js, or of `text`. */
-function userDir(name: string, text?: string): string {
+/** A folder holding a copy of `release`'s default settings.js (Node-RED 4's when absent), or of `text`. */
+function userDir(name: string, text?: string, release: NodeRedRelease = RELEASES[0]): string {
   const folder = join(dir, name);
   mkdirSync(folder);
-  if (text === undefined) copyFileSync(DEFAULT_SETTINGS, join(folder, 'settings.js'));
+  if (text === undefined) copyFileSync(join(release.dir, 'settings.js'), join(folder, 'settings.js'));
   else writeFileSync(join(folder, 'settings.js'), text);
   return folder;
 }
@@ -51,8 +52,8 @@ describe('nrcert settings', () => {
 });
 
 describe('nrcert settings --apply', () => {
-  test('edits the file once, backs it up, warns that no certificate is installed yet; a second run changes nothing', async () => {
-    const folder = userDir('apply-twice');
+  test.each(RELEASES)('edits $name\'s default settings.js once, backs it up, warns that no certificate is installed yet; a second run changes nothing', async (release) => {
+    const folder = userDir(`apply-twice-${release.version}`, undefined, release);
     const path = join(folder, 'settings.js');
     const original = readFileSync(path, 'utf8');
     const first = await nrcert(['settings', '--apply', '--settings', path]);

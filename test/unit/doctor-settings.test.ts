@@ -2,7 +2,7 @@
  * nrcert doctor's "settings.js reads exactly the installed files" check: real settings.js files
  * loaded in a child node (as Node-RED would), against a CERT_DIR installed by FileCertStore.
  */
-import { chmodSync, chownSync, cpSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testConfig } from '../helpers/config';
 import { checkSettingsFiles } from '../../src/doctor/checks/settings';
@@ -48,7 +48,8 @@ it('is ok for the block nrcert settings --apply writes, re-read every minute', a
 it('fails settings.js reading a copy of the files from another folder: renewals would never reach Node-RED', async () => {
   const copy = join(tmp, 'copy');
   mkdirSync(copy, { recursive: true });
-  for (const name of ['privkey.pem', 'fullchain.pem']) cpSync(join(certDir, name), join(copy, name), { dereference: true });
+  // copyFileSync follows the links; cpSync's dereference misreads a link to a file as a directory on Node 22/24 (nodejs/node#58939).
+  for (const name of ['privkey.pem', 'fullchain.pem']) copyFileSync(join(certDir, name), join(copy, name));
   const [files, refresh] = await check(settingsBlock({ certDir: copy, refreshMinutes: 1 }));
   expect(files.status).toBe('fail');
   expect(files.message).toContain(`settings.js reads ${realpathSync(copy)}/privkey.pem, ${realpathSync(copy)}/fullchain.pem, outside CERT_DIR ${certDir}`);
