@@ -1,14 +1,17 @@
 /**
- * `nrcert init`: asks a few questions, proves the Cloudflare token works (a canary record,
- * always removed), and only then writes .env (atomically, 0600). Then it shows and, if agreed,
- * applies the settings.js change, runs a dry run and the real renewal in child processes, and
- * installs the systemd service or prints the commands to. Ctrl-C before .env is written leaves
- * nothing behind; the token check removes its record before stopping.
+ * `nrcert init`: asks a few questions, proves the Cloudflare token works right after it is given
+ * (a canary record, always removed; a failing token alone is asked again), derives NODE_RED_URL
+ * from settings.js, and only then writes .env (atomically, 0600). Then it shows and, if agreed,
+ * applies the settings.js change and a login (login-step.ts), runs a dry run and the real renewal
+ * in child processes, restarts Node-RED once and ends only when Node-RED serves the certificate
+ * (serve-step.ts), and installs the systemd service or writes it to STATE_DIR with the commands.
+ * What is already applied is recognised and not offered again. Ctrl-C before .env is written
+ * leaves nothing behind; the token check removes its record before stopping.
  */
 import { expandPath } from '../config/config';
 import { baseDomains } from '../config/domains';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
 import { readEnvFile } from '../config/env-file';
 import { Secret } from '../config/secret';
@@ -16,12 +19,17 @@ import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-chec
 import { AbortedError, ConfigError, ExitCode, NrcertError } from '../errors';
 import type { Logger } from '../log';
 import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodered/settings';
+import { editSettings } from '../nodered/settings-edit';
+import { probeSettings, type SettingsProbe } from '../nodered/settings-probe';
 import { writeFileAtomic } from '../store/atomic';
+import { ensureStateDir } from '../store/state';
 import type { Machine } from './detect';
 import { updateEnvText } from './env-text';
 import { nodeRedCannotRead } from './prove';
 import type { Prompter } from './prompt';
-import { askQuestions, type Answers, type InitFlags } from './questions';
+import { askLogin, applyLoginPlan, type LoginPlan } from './login-step';
+import { askQuestions, TokenRejectedError, type Answers, type InitFlags } from './questions';
+import { ensureServed } from './serve-step';
 import { installService, serviceUnit, type ServicePaths, type ServiceTarget } from './service';
 
 /** Settings init may write besides the answers, from flags or the environment (tests point them at Pebble). */
@@ -46,8 +54,8 @@ export interface InitDeps {
   checkToken: (opts: TokenCheckOptions) => Promise<TokenCheck>;
   /** Tells the CLI that a Ctrl-C must wait for `what` (undefined: nothing to wait for). */
   busy: (what: string | undefined) => void;
-  /** Runs `nrcert <args>` in a child process; resolves its exit code. */
-  nrcert: (args: string[]) => Promise<number>;
+  /** Runs `nrcert <args>` in a child process (with `env` added to its environment); resolves its exit code. */
+  nrcert: (args: string[], env?: Record<string, string>) => Promise<number>;
   service: { root: string; node: string; user?: ServicePaths['user']; target?: ServiceTarget };
 }
 
@@ -57,19 +65,30 @@ export async function runInit(deps: InitDeps): Promise<number> {
   try {
     const current = readCurrent(deps.envFile);
     deps.say(`nrcert init: sets up ${deps.envFile}. Press Enter to keep the [default]; Ctrl-C stops without writing anything.`);
+    const cloudflare = { ...current, ...passthroughValues(current, deps) };
     const answers = await askQuestions({
       flags: deps.flags, current, currentToken: tokenOf(current, deps), envToken: secretOf(deps.env.CLOUDFLARE_API_TOKEN),
       machine: deps.machine, prompter: deps.prompter, say: deps.say,
+      verifyToken: (domains, token) => tokenWorks(domains, token, cloudflare, deps),
     });
     const values = { ...current, ...newValues(answers, current, deps) };
+    const probe = await probeFor(answers.nodeRedDir, deps);
+    if (!current.NODE_RED_URL && probe?.found && !probe.error) values.NODE_RED_URL = nodeRedUrl(probe);
     const config = validate(values, deps);
-    if (!(await tokenWorks(answers, values, deps))) return ExitCode.dnsProvider;
+    if (config.nodeRed.url) {
+      deps.say(`nrcert checks after every renewal that Node-RED at ${config.nodeRed.url} serves the new certificate, and puts the previous one back if not (NODE_RED_URL${current.NODE_RED_URL ? '' : ', from uiHost/uiPort in settings.js'}).`);
+    }
     const applyWanted = await askSettings(config, answers, deps);
+    const login = await askLogin(deps, probe);
     if (deps.signal.aborted) throw new AbortedError();
     await writeEnv(values, current, deps);
     written = true;
-    return await finish(config, answers, applyWanted, deps);
+    return await finish(config, answers, { applyWanted, login }, deps);
   } catch (err) {
+    if (err instanceof TokenRejectedError) {
+      deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
+      return err.exitCode;
+    }
     if (!(err instanceof AbortedError)) throw err;
     deps.say(written ? `Interrupted: ${deps.envFile} is written; run nrcert init again to finish.` : 'Interrupted: nothing was written.');
     return err.exitCode;
@@ -107,7 +126,11 @@ function tokenOf(current: Record<string, string>, deps: InitDeps): Secret | unde
 /** The settings that change: the answers, and the pass-through settings when given. */
 function newValues(a: Answers, current: Record<string, string>, deps: InitDeps): Record<string, string> {
   const values: Record<string, string> = { DOMAINS: a.domains.join(','), NODE_RED_USER_DIR: a.nodeRedDir, RESTART_COMMAND: a.restart };
-  if (a.tokenChanged) {
+  if (a.tokenChanged && a.tokenFile) {
+    // --token-file: .env refers to the file (which the user keeps) instead of holding a copy.
+    values.CLOUDFLARE_API_TOKEN_FILE = a.tokenFile;
+    if (current.CLOUDFLARE_API_TOKEN) values.CLOUDFLARE_API_TOKEN = '';
+  } else if (a.tokenChanged) {
     values.CLOUDFLARE_API_TOKEN = a.token.reveal();
     if (current.CLOUDFLARE_API_TOKEN_FILE) values.CLOUDFLARE_API_TOKEN_FILE = '';
   }
@@ -115,6 +138,12 @@ function newValues(a: Answers, current: Record<string, string>, deps: InitDeps):
   if (!current.CERT_DIR || dirMoved) values.CERT_DIR = join(a.nodeRedDir, 'certs');
   if (a.notifyUrl !== undefined || current.NOTIFY_URL) values.NOTIFY_URL = a.notifyUrl ?? '';
   if (a.email !== undefined || current.ACME_EMAIL) values.ACME_EMAIL = a.email ?? '';
+  return { ...values, ...passthroughValues(current, deps) };
+}
+
+/** The pass-through settings given as flags, or from the environment when .env has none. */
+function passthroughValues(current: Record<string, string>, deps: InitDeps): Record<string, string> {
+  const values: Record<string, string> = {};
   for (const name of PASSTHROUGH) {
     const value = deps.passthrough[name] ?? (current[name] === undefined ? deps.env[name] : undefined);
     if (value !== undefined) values[name] = value;
@@ -122,9 +151,24 @@ function newValues(a: Answers, current: Record<string, string>, deps: InitDeps):
   return values;
 }
 
+/** What Node-RED would see in settings.js, when there is one. */
+async function probeFor(nodeRedDir: string, deps: InitDeps): Promise<SettingsProbe | undefined> {
+  const path = join(nodeRedDir, 'settings.js');
+  if (!deps.machine.exists(path)) return undefined;
+  const probe = await probeSettings(path);
+  if (probe.error) deps.say(`  ${path} cannot be loaded (${probe.error}): it will not be edited.`);
+  return probe;
+}
+
+/** NODE_RED_URL from settings.js: https on uiHost (loopback when it binds every address) and uiPort (1880). */
+export function nodeRedUrl(probe: Pick<SettingsProbe, 'uiHost' | 'uiPort'>): string {
+  const host = !probe.uiHost || ['0.0.0.0', '::', '[::]'].includes(probe.uiHost) ? '127.0.0.1' : probe.uiHost;
+  return `https://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${probe.uiPort ?? 1880}`;
+}
+
 /** Checks the token for every base domain; prints each item; false when one failed. */
-async function tokenWorks(a: Answers, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
-  const bases = baseDomains(a.domains);
+async function tokenWorks(domains: string[], token: Secret, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
+  const bases = baseDomains(domains);
   let ok = true;
   for (const domain of bases) {
     deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at _acme-challenge.${domain}, do CAA records allow Let's Encrypt…`);
@@ -132,7 +176,7 @@ async function tokenWorks(a: Answers, values: Record<string, string>, deps: Init
     let check: TokenCheck;
     try {
       check = await deps.checkToken({
-        apiToken: a.token, domain, logger: deps.logger, signal: deps.signal,
+        apiToken: token, domain, logger: deps.logger, signal: deps.signal,
         zoneId: values.CLOUDFLARE_ZONE_ID || undefined, baseURL: values.CLOUDFLARE_BASE_URL || undefined,
       });
     } finally {
@@ -144,7 +188,6 @@ async function tokenWorks(a: Answers, values: Record<string, string>, deps: Init
     }
     ok &&= check.ok;
   }
-  if (!ok) deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
   return ok;
 }
 
@@ -166,13 +209,35 @@ async function writeEnv(values: Record<string, string>, current: Record<string, 
   deps.say(`Wrote ${deps.envFile} (mode 0600: it holds the token, keep it private)${names ? `; set ${names}` : '; nothing changed'}.`);
 }
 
-/** Shows the settings.js block and asks whether to apply it (applied after the dry run). */
+/** What to write into settings.js after the dry run. */
+interface SettingsPlan {
+  applyWanted: boolean;
+  login: LoginPlan | null;
+}
+
+/** Shows the settings.js block and asks whether to apply it (applied after the dry run); false when already there. */
 async function askSettings(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
   const settingsPath = join(a.nodeRedDir, 'settings.js');
   if (!deps.machine.exists(settingsPath)) return false;
-  deps.say(`Node-RED reads the certificate when ${settingsPath} has these lines in module.exports (any other https, httpsRefreshInterval and requireHttps are removed; a backup is kept):`);
-  deps.say(settingsBlock({ certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES }).trimEnd());
+  const block = { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES };
+  if (httpsBlockApplied(deps.machine.readFile(settingsPath), block)) {
+    deps.say(`  [ok] ${settingsPath} already reads the certificate from ${config.certDir} (the nrcert block).`);
+    return false;
+  }
+  deps.say(`Node-RED reads the certificate when ${settingsPath} has these lines in module.exports (any other https, httpsRefreshInterval and requireHttps are removed; a backup is kept).`);
+  deps.say('httpsRefreshInterval makes Node-RED re-read the certificate files every minute, so a renewal needs no restart:');
+  deps.say(settingsBlock(block).trimEnd());
   return confirm(`Apply this change to ${settingsPath} (after the dry run succeeds)?`, deps);
+}
+
+/** True when settings.js already has exactly the https block init would write. */
+function httpsBlockApplied(source: string | undefined, block: { certDir: string; refreshMinutes: number }): boolean {
+  if (source === undefined) return false;
+  try {
+    return editSettings(source, (indent, eol) => settingsBlock(block, indent, eol)).text === source;
+  } catch {
+    return false; // cannot be edited safely: applySettings says why when asked
+  }
 }
 
 /** y/N: --yes answers yes; without a terminal or answer, no. */
@@ -183,24 +248,35 @@ async function confirm(question: string, deps: InitDeps): Promise<boolean> {
   return /^y(es)?$/i.test(answer ?? '');
 }
 
-/** After .env is written: dry run, settings.js, renewal, service. */
-async function finish(config: Config, a: Answers, applyWanted: boolean, deps: InitDeps): Promise<number> {
+/** After .env is written: dry run, settings.js, renewal, Node-RED serving it, service. */
+async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: InitDeps): Promise<number> {
   const envArgs = ['--env-file', deps.envFile];
+  // The children log only warnings: init prints the progress lines. They neither restart Node-RED nor
+  // check it (init does both once, below, after settings.js changed).
+  const quiet = { LOG_LEVEL: deps.env.LOG_LEVEL || 'warn' };
   if (!deps.skipDryRun) {
     const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
     deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
-    const code = await deps.nrcert(['renew', '--dry-run', ...envArgs]);
+    const code = await deps.nrcert(['renew', '--dry-run', ...envArgs], quiet);
     if (deps.signal.aborted) throw new AbortedError();
     if (code !== 0) {
       deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
       return code;
     }
   }
+  const settingsPath = join(a.nodeRedDir, 'settings.js');
+  let settingsChanged = false;
   let settingsFailed = false;
-  if (applyWanted) settingsFailed = !(await applySettingsFile(config, a, deps));
-  else deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
+  if (plan.applyWanted) {
+    const applied = await applySettingsFile(config, settingsPath, deps);
+    settingsFailed = applied === null;
+    settingsChanged = applied === true;
+  } else if (deps.machine.exists(settingsPath) && !httpsBlockApplied(deps.machine.readFile(settingsPath), { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES })) {
+    deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
+  }
+  if (plan.login) settingsChanged = (await guarded(() => applyLoginPlan(plan.login!, settingsPath, config.certDir, deps.say), deps)) === true || settingsChanged;
   deps.say('Obtaining and installing the real certificate…');
-  const code = await deps.nrcert(['renew', ...envArgs]);
+  const code = await deps.nrcert(['renew', ...envArgs], { ...quiet, RESTART_COMMAND: 'none', NODE_RED_URL: '' });
   if (deps.signal.aborted) throw new AbortedError();
   if (code !== 0) {
     deps.say(`The renewal failed (see above). Run nrcert renew --env-file ${deps.envFile} once it is fixed.`);
@@ -211,28 +287,52 @@ async function finish(config: Config, a: Answers, applyWanted: boolean, deps: In
     deps.say(`Not done: ${unreadable}. Node-RED would fail to start; fix that, then run nrcert init again.`);
     return ExitCode.install;
   }
+  if (settingsFailed) return ExitCode.install;
+  const served = await ensureServed({
+    config, settingsChanged, interactive: deps.flags.interactive, machine: deps.machine, prompter: deps.prompter,
+    say: deps.say, logger: deps.logger, signal: deps.signal, uid: process.getuid?.() ?? -1,
+  });
+  if (served !== ExitCode.ok) return served;
   await offerService(config, deps);
   deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
-  return settingsFailed ? ExitCode.install : ExitCode.ok;
+  return ExitCode.ok;
 }
 
-async function applySettingsFile(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
+/** Runs a settings.js edit; an edit refused (NrcertError) is said and resolves null. */
+async function guarded<T>(edit: () => Promise<T>, deps: InitDeps): Promise<T | null> {
   try {
-    const result = await applySettings({ settingsPath: join(a.nodeRedDir, 'settings.js'), certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES });
-    deps.say(result.changed ? `Updated ${result.path} (backup: ${result.backupPath}).` : `${result.path} already has the nrcert block.`);
-    return true;
+    return await edit();
   } catch (err) {
     if (!(err instanceof NrcertError)) throw err;
     deps.say(`settings.js was not changed: ${err.message}`);
-    return false;
+    return null;
   }
 }
 
-/** Installs the service when root with systemd and agreed; else writes the unit beside .env and prints the commands. */
+/** Applies the https block; true when settings.js changed, false when it already had it, null when refused. */
+async function applySettingsFile(config: Config, settingsPath: string, deps: InitDeps): Promise<boolean | null> {
+  return guarded(async () => {
+    const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES });
+    deps.say(result.changed ? `Updated ${result.path} (backup: ${result.backupPath}).` : `${result.path} already has the nrcert block.`);
+    return result.changed;
+  }, deps);
+}
+
+/**
+ * Installs the service when root with systemd and agreed; else writes the unit to STATE_DIR (never
+ * into the checkout) and prints the commands. A unit that runs as a user has NoNewPrivileges=yes,
+ * under which RESTART_COMMAND=auto (sudo) cannot work: then no unit is written, and the fix is said.
+ */
 async function offerService(config: Config, deps: InitDeps): Promise<void> {
   const paths: ServicePaths = { ...deps.service, envFile: deps.envFile, certDir: config.certDir, stateDir: config.stateDir };
-  const unit = await serviceUnit(paths);
   const target = deps.service.target;
+  if (deps.service.user && config.restart?.auto) {
+    deps.say('No service unit was written: it runs with NoNewPrivileges=yes, where RESTART_COMMAND=auto (sudo) cannot work. ' +
+      'Set RESTART_COMMAND=none (Node-RED re-reads the files, httpsRefreshInterval), or allow the restart through polkit (deploy/polkit/) ' +
+      'and set RESTART_COMMAND="systemctl restart nodered"; then run nrcert init again.');
+    return;
+  }
+  const unit = await serviceUnit(paths);
   if (target && !deps.noService && (await confirm('Install the nrcert service (systemd), which renews on its own?', deps))) {
     try {
       const { path, pending } = await installService(unit, paths, target);
@@ -242,13 +342,11 @@ async function offerService(config: Config, deps: InitDeps): Promise<void> {
       deps.say(`Could not install the service: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  const local = join(dirname(deps.envFile), 'nrcert.service');
+  ensureStateDir(config.stateDir);
+  const local = join(config.stateDir, 'nrcert.service');
   await writeFileAtomic(local, unit, 0o644);
   const sudo = deps.service.user ? 'sudo ' : '';
   deps.say(`To renew on its own, install the service written to ${local}:`);
   deps.say(`  ${sudo}install -m 0644 ${local} /etc/systemd/system/nrcert.service`);
   deps.say(`  ${sudo}systemctl daemon-reload && ${sudo}systemctl enable --now nrcert`);
-  if (deps.service.user && config.restart?.auto) {
-    deps.say('  RESTART_COMMAND=auto uses sudo, which the unit\'s NoNewPrivileges=yes blocks: see deploy/README.md (polkit rule) or use none.');
-  }
 }
