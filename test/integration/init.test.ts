@@ -143,9 +143,12 @@ describe('nrcert init', () => {
     expect(existsSync(join(home, 'nrcert.service'))).toBe(false);
     configured = { home, nodeRed };
 
-    // doctor agrees: no failed check about the login or the served certificate.
+    // doctor is green right after init: the login is set and Node-RED serves the certificate.
     const doctor = await runCli(['doctor', '--env-file', envFile], userEnv(home), home);
-    expect(doctor.stdout).not.toMatch(/adminAuth is not set|httpNodeAuth is not set|NODE_RED_URL is not set/);
+    expect(doctor.stdout).toMatch(/No check failed/);
+    expect(doctor.stdout).toMatch(/security\.adminAuth +the editor asks for a login/);
+    expect(doctor.stdout).toMatch(/nodered +Node-RED at https:\/\/127\.0\.0\.1:\d+ serves the installed certificate/);
+    expect(doctor.code).toBe(0);
   }, 100_000);
 
   test('re-run on that machine: Enter keeps every answer; nothing is offered again, nothing changes, Node-RED is not restarted; then only a changed e-mail is rewritten', async () => {
