@@ -180,6 +180,33 @@ describe('nrcert init', () => {
     expect(nodeRed.state().generation).toBe(generation);
   }, 60_000);
 
+  test('interactive, no restart method: init names the restart to do, waits for Enter, then sees Node-RED serve the certificate', async () => {
+    const home = await freshHome();
+    const nodeRed = await startPlainNodeRed(join(home, '.node-red'));
+    const steps: PtyStep[] = [
+      { expect: 'Your domain[^:]*: ', send: 'example.test\r' },
+      { expect: 'Cloudflare API token: $', send: `${SENTINEL_TOKEN}\r` },
+      { expect: 'Node-RED user directory[^:]*: ', send: '\r' },
+      { expect: 'Restart \\[none\\]: ', send: '\r' },
+      { expect: 'Notification URL[^:]*: ', send: '\r' },
+      { expect: 'E-mail for the ACME account[^:]*: ', send: '\r' },
+      { expect: 'Apply this change[^\\n]*\\[y/N\\]: ', send: 'y\r' },
+      { expect: 'login for the Node-RED editor[^\\n]*\\[Y/n\\]: ', send: 'n\r' },
+      // The person restarts Node-RED as told (here: the test's supervisor), then presses Enter.
+      { expect: 'Restart Node-RED now so that it reads the changed settings\\.js: [^\\n]+\\n[\\s\\S]*Press Enter once Node-RED is restarted[^:]*: ', send: '\r', run: nodeRed.restartCommand },
+      { expect: 'Node-RED serves the new certificate', send: '' },
+      ...(process.getuid?.() === 0 ? [{ expect: 'Install the nrcert service[^\\n]*\\[y/N\\]: ', send: 'n\r' }] : []),
+      { expect: 'Done\\.', send: '' },
+    ];
+    const result = await runInPty([process.execPath, CLI, 'init', '--skip-dry-run', ...stackFlags()], userEnv(home, { NRCERT_SYSTEMD_DIR: join(home, 'systemd') }), home, steps, 60_000);
+    if (result.failedStep !== null || result.code !== 0) throw new Error(`init failed at step ${result.failedStep}, exit ${result.code}:\n${result.output}`);
+    expect(result.output).not.toMatch(/Restarting Node-RED once/);
+    expect(nodeRed.state().generation).toBe(2);
+    const installed = new X509Certificate(readFileSync(join(home, '.node-red', 'certs', 'fullchain.pem')));
+    expect((await nodeRed.servedCertificate('example.test')).fingerprint256).toBe(installed.fingerprint256);
+    expect(parse(readFileSync(join(home, '.env'))).RESTART_COMMAND).toBe('none');
+  }, 70_000);
+
   test('--non-interactive with --token-file, --admin-user, --admin-password-file and --node-auth: the token file is referenced, not copied; the login works; Node-RED serves the certificate', async () => {
     const home = await freshHome();
     const nodeRed = await startPlainNodeRed(join(home, '.node-red'));
