@@ -9,28 +9,27 @@
  * leaves nothing behind; the token check removes its record before stopping.
  */
 import { expandPath } from '../config/config';
-import { baseDomains } from '../config/domains';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
 import { readEnvFile } from '../config/env-file';
 import { Secret } from '../config/secret';
 import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-check';
-import { AbortedError, ConfigError, ExitCode, NrcertError } from '../errors';
+import { AbortedError, ConfigError, ExitCode } from '../errors';
 import type { Logger } from '../log';
-import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodered/settings';
-import { editSettings } from '../nodered/settings-edit';
-import { probeSettings, type SettingsProbe } from '../nodered/settings-probe';
+import { DEFAULT_REFRESH_MINUTES } from '../nodered/settings';
 import { writeFileAtomic } from '../store/atomic';
-import { ensureStateDir } from '../store/state';
 import type { Machine } from './detect';
 import { updateEnvText } from './env-text';
 import { nodeRedCannotRead } from './prove';
 import type { Prompter } from './prompt';
 import { askLogin, applyLoginPlan, type LoginPlan } from './login-step';
 import { askQuestions, TokenRejectedError, type Answers, type InitFlags } from './questions';
+import { tokenWorks } from './token-step';
 import { ensureServed } from './serve-step';
-import { installService, serviceUnit, type ServicePaths, type ServiceTarget } from './service';
+import type { ServicePaths, ServiceTarget } from './service';
+import { offerService } from './service-step';
+import { applySettingsFile, askSettings, guarded, httpsBlockApplied, nodeRedUrl, probeFor, type StepContext } from './settings-step';
 
 /** Settings init may write besides the answers, from flags or the environment (tests point them at Pebble). */
 export const PASSTHROUGH = ['ACME_DIRECTORY', 'DNS_RESOLVERS', 'CLOUDFLARE_BASE_URL'] as const;
@@ -78,7 +77,7 @@ export async function runInit(deps: InitDeps): Promise<number> {
     if (config.nodeRed.url) {
       deps.say(`nrcert checks after every renewal that Node-RED at ${config.nodeRed.url} serves the new certificate, and puts the previous one back if not (NODE_RED_URL${current.NODE_RED_URL ? '' : ', from uiHost/uiPort in settings.js'}).`);
     }
-    const applyWanted = await askSettings(config, answers, deps);
+    const applyWanted = await askSettings(config, join(answers.nodeRedDir, 'settings.js'), stepContext(deps));
     const login = await askLogin(deps, probe);
     if (deps.signal.aborted) throw new AbortedError();
     await writeEnv(values, current, deps);
@@ -151,46 +150,6 @@ function passthroughValues(current: Record<string, string>, deps: InitDeps): Rec
   return values;
 }
 
-/** What Node-RED would see in settings.js, when there is one. */
-async function probeFor(nodeRedDir: string, deps: InitDeps): Promise<SettingsProbe | undefined> {
-  const path = join(nodeRedDir, 'settings.js');
-  if (!deps.machine.exists(path)) return undefined;
-  const probe = await probeSettings(path);
-  if (probe.error) deps.say(`  ${path} cannot be loaded (${probe.error}): it will not be edited.`);
-  return probe;
-}
-
-/** NODE_RED_URL from settings.js: https on uiHost (loopback when it binds every address) and uiPort (1880). */
-export function nodeRedUrl(probe: Pick<SettingsProbe, 'uiHost' | 'uiPort'>): string {
-  const host = !probe.uiHost || ['0.0.0.0', '::', '[::]'].includes(probe.uiHost) ? '127.0.0.1' : probe.uiHost;
-  return `https://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${probe.uiPort ?? 1880}`;
-}
-
-/** Checks the token for every base domain; prints each item; false when one failed. */
-async function tokenWorks(domains: string[], token: Secret, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
-  const bases = baseDomains(domains);
-  let ok = true;
-  for (const domain of bases) {
-    deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at _acme-challenge.${domain}, do CAA records allow Let's Encrypt…`);
-    deps.busy('removing the test TXT record');
-    let check: TokenCheck;
-    try {
-      check = await deps.checkToken({
-        apiToken: token, domain, logger: deps.logger, signal: deps.signal,
-        zoneId: values.CLOUDFLARE_ZONE_ID || undefined, baseURL: values.CLOUDFLARE_BASE_URL || undefined,
-      });
-    } finally {
-      deps.busy(undefined);
-    }
-    for (const item of check.items) {
-      deps.say(`  ${item.ok ? (item.warning ? '[warning]' : '[ok]') : '[FAILED]'} ${item.message}`);
-      if (item.fix && (!item.ok || item.warning)) deps.say(`      fix: ${item.fix}`);
-    }
-    ok &&= check.ok;
-  }
-  return ok;
-}
-
 /** The new settings, validated as `nrcert renew` will read them (alone: no environment mixed in). */
 function validate(values: Record<string, string>, deps: InitDeps): Config {
   // NRCERT_ENV_FILE=/dev/null: read no file, so the values are checked exactly as they will be written.
@@ -215,29 +174,8 @@ interface SettingsPlan {
   login: LoginPlan | null;
 }
 
-/** Shows the settings.js block and asks whether to apply it (applied after the dry run); false when already there. */
-async function askSettings(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
-  const settingsPath = join(a.nodeRedDir, 'settings.js');
-  if (!deps.machine.exists(settingsPath)) return false;
-  const block = { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES };
-  if (httpsBlockApplied(deps.machine.readFile(settingsPath), block)) {
-    deps.say(`  [ok] ${settingsPath} already reads the certificate from ${config.certDir} (the nrcert block).`);
-    return false;
-  }
-  deps.say(`Node-RED reads the certificate when ${settingsPath} has these lines in module.exports (any other https, httpsRefreshInterval and requireHttps are removed; a backup is kept).`);
-  deps.say('httpsRefreshInterval makes Node-RED re-read the certificate files every minute, so a renewal needs no restart:');
-  deps.say(settingsBlock(block).trimEnd());
-  return confirm(`Apply this change to ${settingsPath} (after the dry run succeeds)?`, deps);
-}
-
-/** True when settings.js already has exactly the https block init would write. */
-function httpsBlockApplied(source: string | undefined, block: { certDir: string; refreshMinutes: number }): boolean {
-  if (source === undefined) return false;
-  try {
-    return editSettings(source, (indent, eol) => settingsBlock(block, indent, eol)).text === source;
-  } catch {
-    return false; // cannot be edited safely: applySettings says why when asked
-  }
+function stepContext(deps: InitDeps): StepContext {
+  return { say: deps.say, machine: deps.machine, confirm: (question) => confirm(question, deps) };
 }
 
 /** y/N: --yes answers yes; without a terminal or answer, no. */
@@ -255,26 +193,10 @@ async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: Init
   // check it (init does both once, below, after settings.js changed).
   const quiet = { LOG_LEVEL: deps.env.LOG_LEVEL || 'warn' };
   if (!deps.skipDryRun) {
-    const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
-    deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
-    const code = await deps.nrcert(['renew', '--dry-run', ...envArgs], quiet);
-    if (deps.signal.aborted) throw new AbortedError();
-    if (code !== 0) {
-      deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
-      return code;
-    }
+    const code = await dryRun(config, deps, quiet);
+    if (code !== ExitCode.ok) return code;
   }
-  const settingsPath = join(a.nodeRedDir, 'settings.js');
-  let settingsChanged = false;
-  let settingsFailed = false;
-  if (plan.applyWanted) {
-    const applied = await applySettingsFile(config, settingsPath, deps);
-    settingsFailed = applied === null;
-    settingsChanged = applied === true;
-  } else if (deps.machine.exists(settingsPath) && !httpsBlockApplied(deps.machine.readFile(settingsPath), { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES })) {
-    deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
-  }
-  if (plan.login) settingsChanged = (await guarded(() => applyLoginPlan(plan.login!, settingsPath, config.certDir, deps.say), deps)) === true || settingsChanged;
+  const { changed: settingsChanged, failed: settingsFailed } = await writeSettings(config, join(a.nodeRedDir, 'settings.js'), plan, deps);
   deps.say('Obtaining and installing the real certificate…');
   const code = await deps.nrcert(['renew', ...envArgs], { ...quiet, RESTART_COMMAND: 'none', NODE_RED_URL: '' });
   if (deps.signal.aborted) throw new AbortedError();
@@ -293,60 +215,34 @@ async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: Init
     say: deps.say, logger: deps.logger, signal: deps.signal, uid: process.getuid?.() ?? -1,
   });
   if (served !== ExitCode.ok) return served;
-  await offerService(config, deps);
+  await offerService(config, { ...deps, confirm: (q) => confirm(q, deps) });
   deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
   return ExitCode.ok;
 }
 
-/** Runs a settings.js edit; an edit refused (NrcertError) is said and resolves null. */
-async function guarded<T>(edit: () => Promise<T>, deps: InitDeps): Promise<T | null> {
-  try {
-    return await edit();
-  } catch (err) {
-    if (!(err instanceof NrcertError)) throw err;
-    deps.say(`settings.js was not changed: ${err.message}`);
-    return null;
+/** The dry run against staging (or ACME_DIRECTORY): one progress line, then the child's outcome. */
+async function dryRun(config: Config, deps: InitDeps, env: Record<string, string>): Promise<number> {
+  const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
+  deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
+  const code = await deps.nrcert(['renew', '--dry-run', '--env-file', deps.envFile], env);
+  if (deps.signal.aborted) throw new AbortedError();
+  if (code !== 0) {
+    deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
   }
+  return code;
 }
 
-/** Applies the https block; true when settings.js changed, false when it already had it, null when refused. */
-async function applySettingsFile(config: Config, settingsPath: string, deps: InitDeps): Promise<boolean | null> {
-  return guarded(async () => {
-    const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES });
-    deps.say(result.changed ? `Updated ${result.path} (backup: ${result.backupPath}).` : `${result.path} already has the nrcert block.`);
-    return result.changed;
-  }, deps);
-}
-
-/**
- * Installs the service when root with systemd and agreed; else writes the unit to STATE_DIR (never
- * into the checkout) and prints the commands. A unit that runs as a user has NoNewPrivileges=yes,
- * under which RESTART_COMMAND=auto (sudo) cannot work: then no unit is written, and the fix is said.
- */
-async function offerService(config: Config, deps: InitDeps): Promise<void> {
-  const paths: ServicePaths = { ...deps.service, envFile: deps.envFile, certDir: config.certDir, stateDir: config.stateDir };
-  const target = deps.service.target;
-  if (deps.service.user && config.restart?.auto) {
-    deps.say('No service unit was written: it runs with NoNewPrivileges=yes, where RESTART_COMMAND=auto (sudo) cannot work. ' +
-      'Set RESTART_COMMAND=none (Node-RED re-reads the files, httpsRefreshInterval), or allow the restart through polkit (deploy/polkit/) ' +
-      'and set RESTART_COMMAND="systemctl restart nodered"; then run nrcert init again.');
-    return;
+/** Applies the https block and the login that were agreed; says what it did. */
+async function writeSettings(config: Config, settingsPath: string, plan: SettingsPlan, deps: InitDeps): Promise<{ changed: boolean; failed: boolean }> {
+  let changed = false;
+  let failed = false;
+  if (plan.applyWanted) {
+    const applied = await applySettingsFile(config, settingsPath, deps);
+    failed = applied === null;
+    changed = applied === true;
+  } else if (deps.machine.exists(settingsPath) && !httpsBlockApplied(deps.machine.readFile(settingsPath), { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES })) {
+    deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
   }
-  const unit = await serviceUnit(paths);
-  if (target && !deps.noService && (await confirm('Install the nrcert service (systemd), which renews on its own?', deps))) {
-    try {
-      const { path, pending } = await installService(unit, paths, target);
-      deps.say(`Installed ${path}.${pending.length ? ` Now run: ${pending.join(' && ')}` : ' The service is enabled and running: journalctl -u nrcert -f'}`);
-      return;
-    } catch (err) {
-      deps.say(`Could not install the service: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
-  ensureStateDir(config.stateDir);
-  const local = join(config.stateDir, 'nrcert.service');
-  await writeFileAtomic(local, unit, 0o644);
-  const sudo = deps.service.user ? 'sudo ' : '';
-  deps.say(`To renew on its own, install the service written to ${local}:`);
-  deps.say(`  ${sudo}install -m 0644 ${local} /etc/systemd/system/nrcert.service`);
-  deps.say(`  ${sudo}systemctl daemon-reload && ${sudo}systemctl enable --now nrcert`);
+  if (plan.login) changed = (await guarded(() => applyLoginPlan(plan.login!, settingsPath, config.certDir, deps.say), deps)) === true || changed;
+  return { changed, failed };
 }

@@ -1,15 +1,21 @@
 /**
  * The decisions of `nrcert init`'s new steps, in memory: a failing token asked again alone, the
  * NODE_RED_URL derived from settings.js, the login offered only when settings.js has none (the
- * password typed twice, never said), and the exact restart command printed when init has none.
+ * password typed twice, never said), the exact restart command printed when init has none, and
+ * where the systemd unit goes (STATE_DIR; none with RESTART_COMMAND=auto under NoNewPrivileges).
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../src/config/config';
 import { Secret } from '../../src/config/secret';
 import type { Machine } from '../../src/init/detect';
-import { nodeRedUrl } from '../../src/init/init';
+import { nodeRedUrl } from '../../src/init/settings-step';
 import { askLogin } from '../../src/init/login-step';
 import type { Prompter } from '../../src/init/prompt';
 import { askQuestions, TokenRejectedError, type InitFlags, type QuestionContext } from '../../src/init/questions';
 import { restartHint } from '../../src/init/serve-step';
+import { offerService, type ServiceStepDeps } from '../../src/init/service-step';
 import type { SettingsProbe } from '../../src/nodered/settings-probe';
 
 function machine(files: string[], env: Record<string, string> = {}): Machine {
@@ -117,5 +123,37 @@ describe('the restart command init prints when it has none', () => {
     ['docker restart ', ['/.dockerenv'], 1000],
   ])('%s (files %j, uid %d)', (command, files, uid) => {
     expect(restartHint(machine(files as string[], { PATH: '/usr/bin' }), uid as number)).toContain(command);
+  });
+});
+
+describe('the service unit init writes', () => {
+  const ROOT = join(__dirname, '..', '..');
+  let tmp: string;
+  beforeEach(() => (tmp = mkdtempSync(join(tmpdir(), 'nrcert-unit-'))));
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  function deps(said: string[]): ServiceStepDeps {
+    return {
+      envFile: join(tmp, '.env'), noService: false, say: (l) => said.push(l), confirm: async () => false,
+      service: { root: ROOT, node: '/usr/bin/node', user: { name: 'pi', group: 'pi' } },
+    };
+  }
+
+  it('goes to STATE_DIR, never beside .env or into the checkout', async () => {
+    const said: string[] = [];
+    const config = { restart: undefined, certDir: join(tmp, 'certs'), stateDir: join(tmp, 'state') } as unknown as Config;
+    await offerService(config, deps(said));
+    expect(readFileSync(join(tmp, 'state', 'nrcert.service'), 'utf8')).toContain('User=pi');
+    expect(existsSync(join(tmp, 'nrcert.service'))).toBe(false);
+    expect(existsSync(join(ROOT, 'nrcert.service'))).toBe(false);
+    expect(said.join('\n')).toContain(`install -m 0644 ${join(tmp, 'state', 'nrcert.service')} /etc/systemd/system/nrcert.service`);
+  });
+
+  it('runs as a user with NoNewPrivileges: with RESTART_COMMAND=auto (sudo) no unit is written, and the fix is said', async () => {
+    const said: string[] = [];
+    const config = { restart: { auto: true }, certDir: join(tmp, 'certs'), stateDir: join(tmp, 'state') } as unknown as Config;
+    await offerService(config, deps(said));
+    expect(existsSync(join(tmp, 'state', 'nrcert.service'))).toBe(false);
+    expect(said.join('\n')).toMatch(/No service unit was written.*NoNewPrivileges=yes.*RESTART_COMMAND=none.*polkit/);
   });
 });
