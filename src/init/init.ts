@@ -72,12 +72,14 @@ export async function runInit(deps: InitDeps): Promise<number> {
     });
     const values = { ...current, ...newValues(answers, current, deps) };
     const probe = await probeFor(answers.nodeRedDir, deps);
-    if (!current.NODE_RED_URL && probe?.found && !probe.error) values.NODE_RED_URL = nodeRedUrl(probe);
+    const applyWanted = await askSettings(validate(values, deps), join(answers.nodeRedDir, 'settings.js'), stepContext(deps));
+    // The served-certificate check, on by default once Node-RED uses (or is about to use) HTTPS.
+    const https = applyWanted || (probe?.https !== undefined && probe.https !== 'undefined');
+    if (!current.NODE_RED_URL && probe?.found && !probe.error && https) values.NODE_RED_URL = nodeRedUrl(probe);
     const config = validate(values, deps);
     if (config.nodeRed.url) {
       deps.say(`nrcert checks after every renewal that Node-RED at ${config.nodeRed.url} serves the new certificate, and puts the previous one back if not (NODE_RED_URL${current.NODE_RED_URL ? '' : ', from uiHost/uiPort in settings.js'}).`);
     }
-    const applyWanted = await askSettings(config, join(answers.nodeRedDir, 'settings.js'), stepContext(deps));
     const login = await askLogin(deps, probe);
     if (deps.signal.aborted) throw new AbortedError();
     await writeEnv(values, current, deps);

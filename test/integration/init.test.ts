@@ -1,8 +1,11 @@
 /**
- * `nrcert init` driven as a person would: through a pseudo-terminal (hidden token input, Ctrl-C
- * from the terminal) or as a script, against Pebble, challtestsrv and the Cloudflare fake. Checks
- * what a user would notice: a working certificate and a private .env at the end of the happy
- * path; the missing permission named, and nothing written, for a token without DNS:Edit;
+ * `nrcert init` driven as a person would: through a pseudo-terminal (hidden token and password
+ * input, Ctrl-C from the terminal) or as a script, against Pebble, challtestsrv, the Cloudflare
+ * fake and a real Node-RED (restarted through test/helpers/restart-nodered.js). Checks what a user
+ * would notice: a wrong token asked again alone; a login the editor's admin API and an http-in
+ * endpoint enforce (bcrypt checked by Node-RED itself); Node-RED restarted once and serving the
+ * installed certificate; doctor green; a re-run that changes nothing; the password nowhere but as
+ * its hash; the missing permission named, and nothing written, for a token without DNS:Edit;
  * nothing written and no record left after Ctrl-C at a prompt or during the token check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
