@@ -165,8 +165,8 @@ export async function askQuestions(ctx: QuestionContext): Promise<Answers> {
     parse: optional((t) => (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(t) ? undefined : 'not an e-mail address')),
   });
   const tokenFile = ctx.flags.token && ctx.flags.tokenFile ? ctx.flags.tokenFile : undefined;
-  const sameFile = tokenFile === undefined ? !ctx.current.CLOUDFLARE_API_TOKEN_FILE : tokenFile === ctx.current.CLOUDFLARE_API_TOKEN_FILE;
-  const tokenChanged = ctx.currentToken?.reveal() !== token.reveal() || !sameFile;
+  // A kept token stays where it is (a copy or a reference); --token-file makes it a reference to that file.
+  const tokenChanged = ctx.currentToken?.reveal() !== token.reveal() || (tokenFile !== undefined && tokenFile !== ctx.current.CLOUDFLARE_API_TOKEN_FILE);
   return { domains, token, tokenChanged, tokenFile, nodeRedDir, restart, notifyUrl, email };
 }
 

@@ -60,6 +60,12 @@ describe('the token, checked right after it is given', () => {
     expect((err as TokenRejectedError).exitCode).toBe(5);
   });
 
+  it('Enter keeps a token .env refers to (CLOUDFLARE_API_TOKEN_FILE): not turned into a copy', async () => {
+    const { prompter } = scripted(['', '', '', '', '', '', '']);
+    const ctx = { ...context(prompter, {}, [true]), current: { DOMAINS: 'example.test,*.example.test', CLOUDFLARE_API_TOKEN_FILE: '/root/cf-token' }, currentToken: new Secret('tok') };
+    expect(await askQuestions(ctx)).toMatchObject({ tokenChanged: false, tokenFile: undefined });
+  });
+
   it('--token-file is kept as a reference for .env', async () => {
     const { prompter } = scripted([]);
     const ctx = context(prompter, { interactive: false, domain: 'example.test', token: new Secret('tok'), tokenFile: '/root/cf-token', restart: 'none' }, [true]);
