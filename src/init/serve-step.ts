@@ -5,8 +5,9 @@
  * to run is printed and init waits (Enter on a terminal, then a wait bounded by
  * NODE_RED_VERIFY_TIMEOUT). Every way it can end without that is a sentence and an exit code.
  */
+import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import type { Config } from '../config/config';
 import { ConfigError, ExitCode, HookError } from '../errors';
 import type { Logger } from '../log';
@@ -55,7 +56,7 @@ export async function ensureServed(d: ServeStepDeps): Promise<number> {
   if (argv) {
     say(`Restarting Node-RED once so that it ${d.settingsChanged ? 'reads the changed settings.js' : 'serves the new certificate'}: ${argv.join(' ')}`);
     try {
-      await runRestartHook(argv, config.restart!.timeoutMs, { certDir: config.certDir, names: installed.info.names, lineage: 'init' }, d.logger, d.signal);
+      await runRestartHook(argv, config.restart!.timeoutMs, { certDir: config.certDir, names: installed.info.names, lineage: lineageId(config.certDir) }, d.logger, d.signal);
     } catch (err) {
       if (!(err instanceof HookError)) throw err;
       say(`Not done: ${err.message}. Restart Node-RED yourself, then run nrcert init again.`);
@@ -77,6 +78,15 @@ export async function ensureServed(d: ServeStepDeps): Promise<number> {
     return ExitCode.notServed;
   }
   return served(d, url);
+}
+
+/** The id of the lineage CERT_DIR/current points at (what the hook is told as NRCERT_LINEAGE). */
+function lineageId(certDir: string): string {
+  try {
+    return basename(realpathSync(join(certDir, 'current')));
+  } catch {
+    return 'current';
+  }
 }
 
 function served(d: ServeStepDeps, url: string): number {
