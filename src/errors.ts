@@ -18,6 +18,8 @@ export const ExitCode = {
   hook: 9,
   rolledBack: 10,
   noRollback: 11,
+  /** `nrcert init`: Node-RED was not seen serving the installed certificate. */
+  notServed: 12,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

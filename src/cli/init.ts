@@ -58,7 +58,7 @@ export async function initCommand(args: ParsedArgs): Promise<number> {
       logger: createLogger(process.env.LOG_LEVEL || 'warn'),
       checkToken: (opts) => (require('../dns/cloudflare/token-check') as typeof import('../dns/cloudflare/token-check')).checkCloudflareToken(opts),
       busy: (what) => (busy = what),
-      nrcert: (argv) => runChild(process.execPath, ['--', join(__dirname, 'index.js'), ...argv], childEnv(), controller.signal),
+      nrcert: (argv, env) => runChild(process.execPath, ['--', join(__dirname, 'index.js'), ...argv], { ...childEnv(), ...env }, controller.signal),
       service: serviceSetup(),
     };
     return await runInit(deps);
@@ -75,6 +75,9 @@ function initFlags(args: ParsedArgs): InitFlags {
     interactive: !args.flags['non-interactive'],
     domain: o.domain, nodeRedDir: o['node-red-dir'], restart: o.restart, notifyUrl: o['notify-url'], email: o.email,
     token: o['token-file'] !== undefined ? tokenFromFile(o['token-file']) : o['token-env'] !== undefined ? tokenFromEnv(o['token-env']) : undefined,
+    tokenFile: o['token-file'] !== undefined ? resolve(o['token-file']) : undefined,
+    adminUser: o['admin-user'], adminPasswordFile: o['admin-password-file'],
+    nodeAuth: Boolean(args.flags['node-auth']), staticAuth: Boolean(args.flags['static-auth']),
   };
 }
 

@@ -1,28 +1,35 @@
 /**
- * `nrcert init`: asks a few questions, proves the Cloudflare token works (a canary record,
- * always removed), and only then writes .env (atomically, 0600). Then it shows and, if agreed,
- * applies the settings.js change, runs a dry run and the real renewal in child processes, and
- * installs the systemd service or prints the commands to. Ctrl-C before .env is written leaves
- * nothing behind; the token check removes its record before stopping.
+ * `nrcert init`: asks a few questions, proves the Cloudflare token works right after it is given
+ * (a canary record, always removed; a failing token alone is asked again), derives NODE_RED_URL
+ * from settings.js, and only then writes .env (atomically, 0600). Then it shows and, if agreed,
+ * applies the settings.js change and a login (login-step.ts), runs a dry run and the real renewal
+ * in child processes, restarts Node-RED once and ends only when Node-RED serves the certificate
+ * (serve-step.ts), and installs the systemd service or writes it to STATE_DIR with the commands.
+ * What is already applied is recognised and not offered again. Ctrl-C before .env is written
+ * leaves nothing behind; the token check removes its record before stopping.
  */
 import { expandPath } from '../config/config';
-import { baseDomains } from '../config/domains';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig, ACME_DIRECTORIES, type Config } from '../config/config';
 import { readEnvFile } from '../config/env-file';
 import { Secret } from '../config/secret';
 import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-check';
-import { AbortedError, ConfigError, ExitCode, NrcertError } from '../errors';
+import { AbortedError, ConfigError, ExitCode } from '../errors';
 import type { Logger } from '../log';
-import { applySettings, DEFAULT_REFRESH_MINUTES, settingsBlock } from '../nodered/settings';
+import { DEFAULT_REFRESH_MINUTES } from '../nodered/settings';
 import { writeFileAtomic } from '../store/atomic';
 import type { Machine } from './detect';
 import { updateEnvText } from './env-text';
 import { nodeRedCannotRead } from './prove';
 import type { Prompter } from './prompt';
-import { askQuestions, type Answers, type InitFlags } from './questions';
-import { installService, serviceUnit, type ServicePaths, type ServiceTarget } from './service';
+import { askLogin, applyLoginPlan, type LoginPlan } from './login-step';
+import { askQuestions, TokenRejectedError, type Answers, type InitFlags } from './questions';
+import { tokenWorks } from './token-step';
+import { ensureServed } from './serve-step';
+import type { ServicePaths, ServiceTarget } from './service';
+import { offerService } from './service-step';
+import { applySettingsFile, askSettings, guarded, httpsBlockApplied, nodeRedUrl, probeFor, type StepContext } from './settings-step';
 
 /** Settings init may write besides the answers, from flags or the environment (tests point them at Pebble). */
 export const PASSTHROUGH = ['ACME_DIRECTORY', 'DNS_RESOLVERS', 'CLOUDFLARE_BASE_URL'] as const;
@@ -46,8 +53,8 @@ export interface InitDeps {
   checkToken: (opts: TokenCheckOptions) => Promise<TokenCheck>;
   /** Tells the CLI that a Ctrl-C must wait for `what` (undefined: nothing to wait for). */
   busy: (what: string | undefined) => void;
-  /** Runs `nrcert <args>` in a child process; resolves its exit code. */
-  nrcert: (args: string[]) => Promise<number>;
+  /** Runs `nrcert <args>` in a child process (with `env` added to its environment); resolves its exit code. */
+  nrcert: (args: string[], env?: Record<string, string>) => Promise<number>;
   service: { root: string; node: string; user?: ServicePaths['user']; target?: ServiceTarget };
 }
 
@@ -57,19 +64,32 @@ export async function runInit(deps: InitDeps): Promise<number> {
   try {
     const current = readCurrent(deps.envFile);
     deps.say(`nrcert init: sets up ${deps.envFile}. Press Enter to keep the [default]; Ctrl-C stops without writing anything.`);
+    const cloudflare = { ...current, ...passthroughValues(current, deps) };
     const answers = await askQuestions({
       flags: deps.flags, current, currentToken: tokenOf(current, deps), envToken: secretOf(deps.env.CLOUDFLARE_API_TOKEN),
       machine: deps.machine, prompter: deps.prompter, say: deps.say,
+      verifyToken: (domains, token) => tokenWorks(domains, token, cloudflare, deps),
     });
     const values = { ...current, ...newValues(answers, current, deps) };
+    const probe = await probeFor(answers.nodeRedDir, deps);
+    const applyWanted = await askSettings(validate(values, deps), join(answers.nodeRedDir, 'settings.js'), stepContext(deps));
+    // The served-certificate check, on by default once Node-RED uses (or is about to use) HTTPS.
+    const https = applyWanted || (probe?.https !== undefined && probe.https !== 'undefined');
+    if (!current.NODE_RED_URL && probe?.found && !probe.error && https) values.NODE_RED_URL = nodeRedUrl(probe);
     const config = validate(values, deps);
-    if (!(await tokenWorks(answers, values, deps))) return ExitCode.dnsProvider;
-    const applyWanted = await askSettings(config, answers, deps);
+    if (config.nodeRed.url) {
+      deps.say(`nrcert checks after every renewal that Node-RED at ${config.nodeRed.url} serves the new certificate, and puts the previous one back if not (NODE_RED_URL${current.NODE_RED_URL ? '' : ', from uiHost/uiPort in settings.js'}).`);
+    }
+    const login = await askLogin(deps, probe);
     if (deps.signal.aborted) throw new AbortedError();
     await writeEnv(values, current, deps);
     written = true;
-    return await finish(config, answers, applyWanted, deps);
+    return await finish(config, answers, { applyWanted, login }, deps);
   } catch (err) {
+    if (err instanceof TokenRejectedError) {
+      deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
+      return err.exitCode;
+    }
     if (!(err instanceof AbortedError)) throw err;
     deps.say(written ? `Interrupted: ${deps.envFile} is written; run nrcert init again to finish.` : 'Interrupted: nothing was written.');
     return err.exitCode;
@@ -107,7 +127,11 @@ function tokenOf(current: Record<string, string>, deps: InitDeps): Secret | unde
 /** The settings that change: the answers, and the pass-through settings when given. */
 function newValues(a: Answers, current: Record<string, string>, deps: InitDeps): Record<string, string> {
   const values: Record<string, string> = { DOMAINS: a.domains.join(','), NODE_RED_USER_DIR: a.nodeRedDir, RESTART_COMMAND: a.restart };
-  if (a.tokenChanged) {
+  if (a.tokenChanged && a.tokenFile) {
+    // --token-file: .env refers to the file (which the user keeps) instead of holding a copy.
+    values.CLOUDFLARE_API_TOKEN_FILE = a.tokenFile;
+    if (current.CLOUDFLARE_API_TOKEN) values.CLOUDFLARE_API_TOKEN = '';
+  } else if (a.tokenChanged) {
     values.CLOUDFLARE_API_TOKEN = a.token.reveal();
     if (current.CLOUDFLARE_API_TOKEN_FILE) values.CLOUDFLARE_API_TOKEN_FILE = '';
   }
@@ -115,37 +139,17 @@ function newValues(a: Answers, current: Record<string, string>, deps: InitDeps):
   if (!current.CERT_DIR || dirMoved) values.CERT_DIR = join(a.nodeRedDir, 'certs');
   if (a.notifyUrl !== undefined || current.NOTIFY_URL) values.NOTIFY_URL = a.notifyUrl ?? '';
   if (a.email !== undefined || current.ACME_EMAIL) values.ACME_EMAIL = a.email ?? '';
+  return { ...values, ...passthroughValues(current, deps) };
+}
+
+/** The pass-through settings given as flags, or from the environment when .env has none. */
+function passthroughValues(current: Record<string, string>, deps: InitDeps): Record<string, string> {
+  const values: Record<string, string> = {};
   for (const name of PASSTHROUGH) {
     const value = deps.passthrough[name] ?? (current[name] === undefined ? deps.env[name] : undefined);
     if (value !== undefined) values[name] = value;
   }
   return values;
-}
-
-/** Checks the token for every base domain; prints each item; false when one failed. */
-async function tokenWorks(a: Answers, values: Record<string, string>, deps: InitDeps): Promise<boolean> {
-  const bases = baseDomains(a.domains);
-  let ok = true;
-  for (const domain of bases) {
-    deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at _acme-challenge.${domain}, do CAA records allow Let's Encrypt…`);
-    deps.busy('removing the test TXT record');
-    let check: TokenCheck;
-    try {
-      check = await deps.checkToken({
-        apiToken: a.token, domain, logger: deps.logger, signal: deps.signal,
-        zoneId: values.CLOUDFLARE_ZONE_ID || undefined, baseURL: values.CLOUDFLARE_BASE_URL || undefined,
-      });
-    } finally {
-      deps.busy(undefined);
-    }
-    for (const item of check.items) {
-      deps.say(`  ${item.ok ? (item.warning ? '[warning]' : '[ok]') : '[FAILED]'} ${item.message}`);
-      if (item.fix && (!item.ok || item.warning)) deps.say(`      fix: ${item.fix}`);
-    }
-    ok &&= check.ok;
-  }
-  if (!ok) deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
-  return ok;
 }
 
 /** The new settings, validated as `nrcert renew` will read them (alone: no environment mixed in). */
@@ -166,13 +170,14 @@ async function writeEnv(values: Record<string, string>, current: Record<string, 
   deps.say(`Wrote ${deps.envFile} (mode 0600: it holds the token, keep it private)${names ? `; set ${names}` : '; nothing changed'}.`);
 }
 
-/** Shows the settings.js block and asks whether to apply it (applied after the dry run). */
-async function askSettings(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
-  const settingsPath = join(a.nodeRedDir, 'settings.js');
-  if (!deps.machine.exists(settingsPath)) return false;
-  deps.say(`Node-RED reads the certificate when ${settingsPath} has these lines in module.exports (any other https, httpsRefreshInterval and requireHttps are removed; a backup is kept):`);
-  deps.say(settingsBlock({ certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES }).trimEnd());
-  return confirm(`Apply this change to ${settingsPath} (after the dry run succeeds)?`, deps);
+/** What to write into settings.js after the dry run. */
+interface SettingsPlan {
+  applyWanted: boolean;
+  login: LoginPlan | null;
+}
+
+function stepContext(deps: InitDeps): StepContext {
+  return { say: deps.say, machine: deps.machine, confirm: (question) => confirm(question, deps) };
 }
 
 /** y/N: --yes answers yes; without a terminal or answer, no. */
@@ -183,24 +188,19 @@ async function confirm(question: string, deps: InitDeps): Promise<boolean> {
   return /^y(es)?$/i.test(answer ?? '');
 }
 
-/** After .env is written: dry run, settings.js, renewal, service. */
-async function finish(config: Config, a: Answers, applyWanted: boolean, deps: InitDeps): Promise<number> {
+/** After .env is written: dry run, settings.js, renewal, Node-RED serving it, service. */
+async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: InitDeps): Promise<number> {
   const envArgs = ['--env-file', deps.envFile];
+  // The children log only warnings: init prints the progress lines. They neither restart Node-RED nor
+  // check it (init does both once, below, after settings.js changed).
+  const quiet = { LOG_LEVEL: deps.env.LOG_LEVEL || 'warn' };
   if (!deps.skipDryRun) {
-    const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
-    deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
-    const code = await deps.nrcert(['renew', '--dry-run', ...envArgs]);
-    if (deps.signal.aborted) throw new AbortedError();
-    if (code !== 0) {
-      deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
-      return code;
-    }
+    const code = await dryRun(config, deps, quiet);
+    if (code !== ExitCode.ok) return code;
   }
-  let settingsFailed = false;
-  if (applyWanted) settingsFailed = !(await applySettingsFile(config, a, deps));
-  else deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
+  const { changed: settingsChanged, failed: settingsFailed } = await writeSettings(config, join(a.nodeRedDir, 'settings.js'), plan, deps);
   deps.say('Obtaining and installing the real certificate…');
-  const code = await deps.nrcert(['renew', ...envArgs]);
+  const code = await deps.nrcert(['renew', ...envArgs], { ...quiet, RESTART_COMMAND: 'none', NODE_RED_URL: '' });
   if (deps.signal.aborted) throw new AbortedError();
   if (code !== 0) {
     deps.say(`The renewal failed (see above). Run nrcert renew --env-file ${deps.envFile} once it is fixed.`);
@@ -211,44 +211,40 @@ async function finish(config: Config, a: Answers, applyWanted: boolean, deps: In
     deps.say(`Not done: ${unreadable}. Node-RED would fail to start; fix that, then run nrcert init again.`);
     return ExitCode.install;
   }
-  await offerService(config, deps);
+  if (settingsFailed) return ExitCode.install;
+  const served = await ensureServed({
+    config, settingsChanged, interactive: deps.flags.interactive, machine: deps.machine, prompter: deps.prompter,
+    say: deps.say, logger: deps.logger, signal: deps.signal, uid: process.getuid?.() ?? -1,
+  });
+  if (served !== ExitCode.ok) return served;
+  await offerService(config, { ...deps, confirm: (q) => confirm(q, deps) });
   deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
-  return settingsFailed ? ExitCode.install : ExitCode.ok;
+  return ExitCode.ok;
 }
 
-async function applySettingsFile(config: Config, a: Answers, deps: InitDeps): Promise<boolean> {
-  try {
-    const result = await applySettings({ settingsPath: join(a.nodeRedDir, 'settings.js'), certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES });
-    deps.say(result.changed ? `Updated ${result.path} (backup: ${result.backupPath}).` : `${result.path} already has the nrcert block.`);
-    return true;
-  } catch (err) {
-    if (!(err instanceof NrcertError)) throw err;
-    deps.say(`settings.js was not changed: ${err.message}`);
-    return false;
+/** The dry run against staging (or ACME_DIRECTORY): one progress line, then the child's outcome. */
+async function dryRun(config: Config, deps: InitDeps, env: Record<string, string>): Promise<number> {
+  const target = config.acme.directoryUrl === ACME_DIRECTORIES.production ? "Let's Encrypt staging" : config.acme.directoryUrl;
+  deps.say(`Dry run: ordering a test certificate from ${target}; nothing is installed. Waiting for Cloudflare, DNS propagation (up to ${config.dns.propagationTimeoutMs / 1000} s) and the CA…`);
+  const code = await deps.nrcert(['renew', '--dry-run', '--env-file', deps.envFile], env);
+  if (deps.signal.aborted) throw new AbortedError();
+  if (code !== 0) {
+    deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
   }
+  return code;
 }
 
-/** Installs the service when root with systemd and agreed; else writes the unit beside .env and prints the commands. */
-async function offerService(config: Config, deps: InitDeps): Promise<void> {
-  const paths: ServicePaths = { ...deps.service, envFile: deps.envFile, certDir: config.certDir, stateDir: config.stateDir };
-  const unit = await serviceUnit(paths);
-  const target = deps.service.target;
-  if (target && !deps.noService && (await confirm('Install the nrcert service (systemd), which renews on its own?', deps))) {
-    try {
-      const { path, pending } = await installService(unit, paths, target);
-      deps.say(`Installed ${path}.${pending.length ? ` Now run: ${pending.join(' && ')}` : ' The service is enabled and running: journalctl -u nrcert -f'}`);
-      return;
-    } catch (err) {
-      deps.say(`Could not install the service: ${(err as Error).message.split('\n')[0]}`);
-    }
+/** Applies the https block and the login that were agreed; says what it did. */
+async function writeSettings(config: Config, settingsPath: string, plan: SettingsPlan, deps: InitDeps): Promise<{ changed: boolean; failed: boolean }> {
+  let changed = false;
+  let failed = false;
+  if (plan.applyWanted) {
+    const applied = await applySettingsFile(config, settingsPath, deps);
+    failed = applied === null;
+    changed = applied === true;
+  } else if (deps.machine.exists(settingsPath) && !httpsBlockApplied(deps.machine.readFile(settingsPath), { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES })) {
+    deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
   }
-  const local = join(dirname(deps.envFile), 'nrcert.service');
-  await writeFileAtomic(local, unit, 0o644);
-  const sudo = deps.service.user ? 'sudo ' : '';
-  deps.say(`To renew on its own, install the service written to ${local}:`);
-  deps.say(`  ${sudo}install -m 0644 ${local} /etc/systemd/system/nrcert.service`);
-  deps.say(`  ${sudo}systemctl daemon-reload && ${sudo}systemctl enable --now nrcert`);
-  if (deps.service.user && config.restart?.auto) {
-    deps.say('  RESTART_COMMAND=auto uses sudo, which the unit\'s NoNewPrivileges=yes blocks: see deploy/README.md (polkit rule) or use none.');
-  }
+  if (plan.login) changed = (await guarded(() => applyLoginPlan(plan.login!, settingsPath, config.certDir, deps.say), deps)) === true || changed;
+  return { changed, failed };
 }

@@ -9,7 +9,7 @@ import { splitArgv } from '../config/argv';
 import { parseDomains } from '../config/domains';
 import { Secret } from '../config/secret';
 import { TOKEN_PAGE } from '../dns/cloudflare/errors';
-import { UsageError } from '../errors';
+import { DnsProviderError, UsageError } from '../errors';
 import { defaultRestart, findNodeRedUnit, nodeRedDirCandidates, type Machine } from './detect';
 import type { Prompter } from './prompt';
 
@@ -19,6 +19,13 @@ export interface InitFlags {
   domain?: string;
   /** From --token-file or --token-env, read by the CLI. */
   token?: Secret;
+  /** --token-file as an absolute path: .env then refers to it (CLOUDFLARE_API_TOKEN_FILE) instead of holding a copy. */
+  tokenFile?: string;
+  /** --admin-user, --admin-password-file, --node-auth, --static-auth (the login for scripts). */
+  adminUser?: string;
+  adminPasswordFile?: string;
+  nodeAuth?: boolean;
+  staticAuth?: boolean;
   nodeRedDir?: string;
   restart?: string;
   notifyUrl?: string;
@@ -31,6 +38,8 @@ export interface Answers {
   token: Secret;
   /** False when the .env file already holds exactly this token (directly or through its file). */
   tokenChanged: boolean;
+  /** Set when the token came from --token-file: .env refers to this file. */
+  tokenFile?: string;
   nodeRedDir: string;
   /** auto, none, or a command line. */
   restart: string;
@@ -49,7 +58,15 @@ export interface QuestionContext {
   machine: Machine;
   prompter: Prompter;
   say: (line: string) => void;
+  /**
+   * Checks the token for these domains right after it is given, printing each item; false when it
+   * cannot be used. Interactive, the token alone is then asked again; otherwise TokenRejectedError.
+   */
+  verifyToken?: (domains: string[], token: Secret) => Promise<boolean>;
 }
+
+/** The token given by flag or without a terminal failed the check: nothing was written (exit 5). */
+export class TokenRejectedError extends DnsProviderError {}
 
 type Parsed<T> = { value: T } | { problem: string };
 
@@ -127,12 +144,15 @@ function optional(check: (text: string) => string | undefined): (raw: string) =>
 
 /** Asks every question in order and returns the answers. */
 export async function askQuestions(ctx: QuestionContext): Promise<Answers> {
+  if (ctx.flags.interactive && ctx.flags.domain === undefined) {
+    ctx.say('Your domain\'s DNS must be hosted at Cloudflare (nrcert proves you own it with a TXT record there).');
+  }
   const domains = await answer(ctx, {
-    label: 'Your domain (the certificate covers it and its wildcard *.<domain>)', flag: 'domain', given: ctx.flags.domain,
+    label: 'Your domain (check: dig NS example.com +short shows names ending in .ns.cloudflare.com)', flag: 'domain', given: ctx.flags.domain,
     fallback: domainShown(ctx.current.DOMAINS), parse: parseDomainAnswer,
   });
   ctx.say(`  The certificate will cover ${domains.join(', ')}.`);
-  const token = await askToken(ctx);
+  const token = await askCheckedToken(ctx, domains);
   const nodeRedDir = await askNodeRedDir(ctx);
   const restart = await askRestart(ctx);
   const notifyUrl = await answer(ctx, {
@@ -141,11 +161,26 @@ export async function askQuestions(ctx: QuestionContext): Promise<Answers> {
     parse: optional((t) => (/^https?:\/\/\S+$/.test(t) ? undefined : 'not an http(s):// URL')),
   });
   const email = await answer(ctx, {
-    label: 'E-mail for the ACME account (optional, - for none)', flag: 'email', given: ctx.flags.email, fallback: ctx.current.ACME_EMAIL || undefined,
+    label: 'E-mail for the ACME account (Let\'s Encrypt writes to it about problems with your certificate; optional, - for none)', flag: 'email', given: ctx.flags.email, fallback: ctx.current.ACME_EMAIL || undefined,
     parse: optional((t) => (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(t) ? undefined : 'not an e-mail address')),
   });
-  const tokenChanged = ctx.currentToken?.reveal() !== token.reveal();
-  return { domains, token, tokenChanged, nodeRedDir, restart, notifyUrl, email };
+  const tokenFile = ctx.flags.token && ctx.flags.tokenFile ? ctx.flags.tokenFile : undefined;
+  // A kept token stays where it is (a copy or a reference); --token-file makes it a reference to that file.
+  const tokenChanged = ctx.currentToken?.reveal() !== token.reveal() || (tokenFile !== undefined && tokenFile !== ctx.current.CLOUDFLARE_API_TOKEN_FILE);
+  return { domains, token, tokenChanged, tokenFile, nodeRedDir, restart, notifyUrl, email };
+}
+
+/** The token, checked at once; interactive, a failing one is asked again (the domain stays answered). */
+async function askCheckedToken(ctx: QuestionContext, domains: string[]): Promise<Secret> {
+  let flags = ctx.flags;
+  for (;;) {
+    const token = await askToken({ ...ctx, flags });
+    if (!ctx.verifyToken || (await ctx.verifyToken(domains, token))) return token;
+    if (!ctx.flags.interactive) throw new TokenRejectedError('the Cloudflare token cannot be used (see above): nothing was written');
+    ctx.say('  That token cannot be used as it is (see above). Fix it or create another, then paste it again (Ctrl-C stops; nothing is written).');
+    flags = { ...flags, token: undefined, tokenFile: undefined };
+    ctx = { ...ctx, currentToken: undefined, envToken: undefined };
+  }
 }
 
 /** The token, hidden; Enter keeps the current one (never shown, not even in part). */

@@ -66,6 +66,8 @@ export interface SettingsProbe {
   httpsRefreshInterval?: number | null;
   requireHttps?: boolean;
   uiHost?: string | null;
+  /** settings.uiPort as a port number (null when unset or not a number; Node-RED then uses 1880 or -p). */
+  uiPort?: number | null;
   credentialSecret?: 'set' | 'sample' | 'disabled' | 'unset';
   adminAuth?: AdminAuthSummary | null;
   httpNodeAuth?: BasicAuthSummary | null;
@@ -109,6 +111,7 @@ const r = {
   pemFiles: [], https: typeof s.https,
   httpsRefreshInterval: typeof s.httpsRefreshInterval === "number" ? s.httpsRefreshInterval : null,
   requireHttps: s.requireHttps === true, uiHost: typeof s.uiHost === "string" ? s.uiHost : null,
+  uiPort: /^\\d{1,5}$/.test(String(s.uiPort)) ? Number(s.uiPort) : null,
   credentialSecret: s.credentialSecret === false ? "disabled" : typeof s.credentialSecret === "string" && s.credentialSecret !== ""
     ? (s.credentialSecret === SAMPLE_SECRET ? "sample" : "set") : "unset",
   adminAuth: !a ? null : { type: String(a.type), users,

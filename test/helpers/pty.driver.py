@@ -2,8 +2,9 @@
 
 Usage: python3 pty.driver.py SPEC_JSON   (not pty.py: that name would shadow the pty module)
 SPEC: {"argv": [...], "env": {...}, "cwd": "...", "timeout": seconds,
-       "steps": [{"expect": "regex", "send": "text"} | {"expect": "regex", "ctrlc": true}]}
-Each step waits until its regex matches the output after the previous match, then types its
+       "steps": [{"expect": "regex", "send": "text", "run": [argv]?} | {"expect": "regex", "ctrlc": true}]}
+Each step waits until its regex matches the output after the previous match, then runs its
+"run" command if any (what the person does meanwhile, e.g. restart Node-RED), then types its
 text (or Ctrl-C, which the terminal turns into SIGINT unless the program reads raw bytes).
 Prints one JSON line: {"code", "signal", "output", "failedStep"}.
 """
@@ -15,6 +16,7 @@ import re
 import select
 import signal
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -60,6 +62,8 @@ for index, step in enumerate(spec["steps"]):
         failed = index
         break
     pos = match.end()
+    if step.get("run"):
+        subprocess.run(step["run"], timeout=max(1, deadline - time.time()), stdout=subprocess.DEVNULL, check=True)
     if step.get("ctrlc"):
         os.write(fd, b"\x03")
     else:

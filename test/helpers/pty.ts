@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
-/** One prompt to wait for (a regex over the output) and what to type then. */
-export type PtyStep = { expect: string; send: string } | { expect: string; ctrlc: true };
+/** One prompt to wait for (a regex over the output), a command to run then (as the person would), and what to type. */
+export type PtyStep = { expect: string; send: string; run?: string[] } | { expect: string; ctrlc: true };
 
 /** How the program ended and everything it printed (stdout and stderr, as the terminal showed them). */
 export interface PtyResult {
