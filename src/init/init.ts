@@ -30,6 +30,7 @@ import { ensureServed } from './serve-step';
 import type { ServicePaths, ServiceTarget } from './service';
 import { offerService } from './service-step';
 import { applySettingsFile, askSettings, guarded, httpsBlockApplied, nodeRedUrl, probeFor, type StepContext } from './settings-step';
+import { nrcertCommand } from '../util/hint';
 
 /** Settings init may write besides the answers, from flags or the environment (tests point them at Pebble). */
 export const PASSTHROUGH = ['ACME_DIRECTORY', 'DNS_RESOLVERS', 'CLOUDFLARE_BASE_URL'] as const;
@@ -87,11 +88,11 @@ export async function runInit(deps: InitDeps): Promise<number> {
     return await finish(config, answers, { applyWanted, login }, deps);
   } catch (err) {
     if (err instanceof TokenRejectedError) {
-      deps.say('The token cannot be used as it is: nothing was written. Fix it as said above and run nrcert init again.');
+      deps.say(`The token cannot be used as it is: nothing was written. Fix it as said above and run ${nrcertCommand('init')} again.`);
       return err.exitCode;
     }
     if (!(err instanceof AbortedError)) throw err;
-    deps.say(written ? `Interrupted: ${deps.envFile} is written; run nrcert init again to finish.` : 'Interrupted: nothing was written.');
+    deps.say(written ? `Interrupted: ${deps.envFile} is written; run ${nrcertCommand('init')} again to finish.` : 'Interrupted: nothing was written.');
     return err.exitCode;
   } finally {
     deps.prompter.close();
@@ -108,7 +109,7 @@ function readCurrent(envFile: string): Record<string, string> {
   try {
     return readEnvFile(envFile).values;
   } catch (err) {
-    throw new ConfigError([`${envFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions, or run nrcert init as its owner`]);
+    throw new ConfigError([`${envFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its permissions, or run ${nrcertCommand('init')} as its owner`]);
   }
 }
 
@@ -203,12 +204,12 @@ async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: Init
   const code = await deps.nrcert(['renew', ...envArgs], { ...quiet, RESTART_COMMAND: 'none', NODE_RED_URL: '' });
   if (deps.signal.aborted) throw new AbortedError();
   if (code !== 0) {
-    deps.say(`The renewal failed (see above). Run nrcert renew --env-file ${deps.envFile} once it is fixed.`);
+    deps.say(`The renewal failed (see above). Run ${nrcertCommand('renew')} --env-file ${deps.envFile} once it is fixed.`);
     return code;
   }
   const unreadable = nodeRedCannotRead(config.certDir, a.nodeRedDir);
   if (unreadable) {
-    deps.say(`Not done: ${unreadable}. Node-RED would fail to start; fix that, then run nrcert init again.`);
+    deps.say(`Not done: ${unreadable}. Node-RED would fail to start; fix that, then run ${nrcertCommand('init')} again.`);
     return ExitCode.install;
   }
   if (settingsFailed) return ExitCode.install;
@@ -218,7 +219,7 @@ async function finish(config: Config, a: Answers, plan: SettingsPlan, deps: Init
   });
   if (served !== ExitCode.ok) return served;
   await offerService(config, { ...deps, confirm: (q) => confirm(q, deps) });
-  deps.say(`Done. nrcert status --env-file ${deps.envFile} shows the certificate and when it renews.`);
+  deps.say(`Done. ${nrcertCommand('status')} --env-file ${deps.envFile} shows the certificate and when it renews.`);
   return ExitCode.ok;
 }
 
@@ -229,7 +230,7 @@ async function dryRun(config: Config, deps: InitDeps, env: Record<string, string
   const code = await deps.nrcert(['renew', '--dry-run', '--env-file', deps.envFile], env);
   if (deps.signal.aborted) throw new AbortedError();
   if (code !== 0) {
-    deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run nrcert renew --dry-run --env-file ${deps.envFile}, or nrcert init again.`);
+    deps.say(`The dry run failed (see above). ${deps.envFile} is written: fix the problem, then run ${nrcertCommand('renew')} --dry-run --env-file ${deps.envFile}, or ${nrcertCommand('init')} again.`);
   }
   return code;
 }
@@ -243,7 +244,7 @@ async function writeSettings(config: Config, settingsPath: string, plan: Setting
     failed = applied === null;
     changed = applied === true;
   } else if (deps.machine.exists(settingsPath) && !httpsBlockApplied(deps.machine.readFile(settingsPath), { certDir: config.certDir, refreshMinutes: DEFAULT_REFRESH_MINUTES })) {
-    deps.say(`settings.js was not changed; to do it later: nrcert settings --apply --env-file ${deps.envFile}`);
+    deps.say(`settings.js was not changed; to do it later: ${nrcertCommand('settings')} --apply --env-file ${deps.envFile}`);
   }
   if (plan.login) changed = (await guarded(() => applyLoginPlan(plan.login!, settingsPath, config.certDir, deps.say), deps)) === true || changed;
   return { changed, failed };

@@ -12,6 +12,7 @@ import { applyLogin, checkPassword, checkUserName, passwordFromFile, type LoginS
 import type { SettingsProbe } from '../nodered/settings-probe';
 import type { Prompter } from './prompt';
 import type { InitFlags } from './questions';
+import { nrcertCommand } from '../util/hint';
 
 /** A login to write into settings.js. */
 export interface LoginPlan {
@@ -33,7 +34,7 @@ export async function askLogin(ctx: LoginContext, probe: SettingsProbe | undefin
   if (!probe?.found || probe.error) return null;
   if (probe.adminAuth) {
     ctx.say('  [ok] The editor already asks for a login (adminAuth in settings.js): left as it is.');
-    if (!probe.httpNodeAuth) ctx.say('  The dashboard and http-in nodes have no login (httpNodeAuth); nrcert settings --apply --admin-user NAME --admin-password-file F --node-auth sets one.');
+    if (!probe.httpNodeAuth) ctx.say(`  The dashboard and http-in nodes have no login (httpNodeAuth); ${nrcertCommand('settings')} --apply --admin-user NAME --admin-password-file F --node-auth sets one.`);
     return null;
   }
   const staticWanted = (wanted: boolean) => wanted && probe.httpStatic === true && !probe.httpStaticAuth;

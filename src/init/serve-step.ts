@@ -17,6 +17,7 @@ import { servedFingerprint, waitUntilServed } from '../nodered/verify';
 import { readInstalledCertificate } from '../store/pem';
 import { findNodeRedUnit, type Machine } from './detect';
 import type { Prompter } from './prompt';
+import { nrcertCommand } from '../util/hint';
 
 /** What the step needs. */
 export interface ServeStepDeps {
@@ -59,7 +60,7 @@ export async function ensureServed(d: ServeStepDeps): Promise<number> {
       await runRestartHook(argv, config.restart!.timeoutMs, { certDir: config.certDir, names: installed.info.names, lineage: lineageId(config.certDir) }, d.logger, d.signal);
     } catch (err) {
       if (!(err instanceof HookError)) throw err;
-      say(`Not done: ${err.message}. Restart Node-RED yourself, then run nrcert init again.`);
+      say(`Not done: ${err.message}. Restart Node-RED yourself, then run ${nrcertCommand('init')} again.`);
       return err.exitCode;
     }
   } else if (d.settingsChanged || now === undefined) {
@@ -74,7 +75,7 @@ export async function ensureServed(d: ServeStepDeps): Promise<number> {
     await waitUntilServed({ url, servername: config.nodeRed.servername, fingerprint256, timeoutMs: config.nodeRed.verifyTimeoutMs, logger: d.logger, signal: d.signal });
   } catch (err) {
     if (!(err instanceof HookError)) throw err;
-    say(`Not done: ${err.message}. Is Node-RED running, on that address? Its log says why it does not serve the certificate; then run nrcert init again.`);
+    say(`Not done: ${err.message}. Is Node-RED running, on that address? Its log says why it does not serve the certificate; then run ${nrcertCommand('init')} again.`);
     return ExitCode.notServed;
   }
   return served(d, url);
