@@ -14,6 +14,8 @@ const VALUED = new Set([
   'env-file', 'settings', 'refresh-minutes', 'to', 'admin-user', 'admin-password-file',
   // nrcert init
   'domain', 'token-file', 'token-env', 'node-red-dir', 'restart', 'notify-url', 'email', 'acme-directory', 'dns-resolvers', 'cloudflare-base-url',
+  // nrcert clients, nrcert settings --client-certs
+  'days', 'out', 'p12', 'password-file', 'client-certs',
 ]);
 const BOOLEAN = new Set([
   'force', 'dry-run', 'json', 'help', 'version', 'apply', 'scheduled', 'node-auth', 'static-auth',

@@ -33,6 +33,13 @@ Commands:
   settings --apply [--settings PATH] [--refresh-minutes N]
                                 put them into settings.js (backed up and checked first;
                                 default: $NODE_RED_USER_DIR/settings.js, else ~/.node-red)
+  settings --apply --client-certs require|editor|off
+                                also make Node-RED ask for client certificates (nrcert clients)
+  clients init                  once: a CA for client certificates in STATE_DIR
+  clients add NAME [--days N] [--out DIR] [--p12 legacy|modern] [--password-file F]
+                                NAME.p12 (+ a password printed once) and NAME.pem
+  clients list [--json]         name, serial, notBefore, notAfter, revoked
+  clients revoke NAME           refused from Node-RED's next https refresh on
   help                          show this help
   version                       print the version
 
@@ -50,6 +57,7 @@ const COMMANDS: Record<string, () => Command> = {
   run: () => (require('./run') as typeof import('./run')).runCommand,
   settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
   doctor: () => (require('./doctor') as typeof import('./doctor')).doctorCommand,
+  clients: () => (require('./clients') as typeof import('./clients')).clientsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
