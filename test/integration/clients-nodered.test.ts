@@ -1,0 +1,87 @@
+/**
+ * Client certificates against a REAL Node-RED 4 over real TLS: `require` mode refuses a
+ * connection without a certificate, lets the issued one (taken out of the .p12 with openssl) in,
+ * and refuses it within one refresh interval after `nrcert clients revoke`, with Node-RED's pid
+ * unchanged. `editor` mode keeps http-in endpoints open and closes the editor, /flows and the
+ * /comms websocket to connections without a certificate.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, type CliResult } from '../helpers/cli';
+import { identityFromP12, tlsGet, tlsUpgrade, type ClientIdentity } from '../helpers/client-tls';
+import { prepareUserDir, startNodeRed, waitFor, type NodeRedInstance } from '../helpers/nodered';
+import { makeTempDir, removeTempDir } from '../helpers/tmp';
+import { TestPki } from '../unit/store/pki';
+
+let dir: string;
+let pki: TestPki;
+beforeAll(async () => {
+  dir = await makeTempDir('clients-nodered');
+  pki = new TestPki();
+});
+afterAll(async () => {
+  pki.cleanup();
+  await removeTempDir(dir);
+});
+
+/** A scratch setup: CERT_DIR with a server certificate, STATE_DIR, a Node-RED user dir. */
+function setup(name: string): { env: Record<string, string>; userDir: string; out: string } {
+  const base = join(dir, name);
+  const certDir = join(base, 'certs');
+  mkdirSync(certDir, { recursive: true });
+  const set = pki.issueLeaf(['localhost']);
+  writeFileSync(join(certDir, 'privkey.pem'), set.privkey, { mode: 0o600 });
+  writeFileSync(join(certDir, 'fullchain.pem'), set.fullchain);
+  const userDir = join(base, 'nodered');
+  mkdirSync(userDir);
+  prepareUserDir(userDir);
+  const out = join(base, 'out');
+  mkdirSync(out);
+  return { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, CERT_DIR: certDir, STATE_DIR: join(base, 'state') }, userDir, out };
+}
+
+function nrcert(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCli(args, env, dir);
+}
+
+/** `clients add NAME` and the identity in its .p12, opened with the password it printed. */
+async function addClient(env: Record<string, string>, out: string, name: string): Promise<ClientIdentity> {
+  const added = await nrcert(['clients', 'add', name, '--out', out], env);
+  expect(added.code).toBe(0);
+  const password = /stored nowhere\): (\S+)/.exec(added.stdout)![1];
+  return identityFromP12(join(out, `${name}.p12`), password);
+}
+
+const refused = (o: Awaited<ReturnType<typeof tlsGet>>) => 'error' in o;
+
+describe('require mode', () => {
+  let red: NodeRedInstance | undefined;
+  afterAll(async () => red?.stop());
+
+  test('no certificate: refused; the issued one: 200; revoked: refused after one refresh, same pid', async () => {
+    const { env, userDir, out } = setup('require');
+    expect((await nrcert(['clients', 'init'], env)).code).toBe(0);
+    const phone = await addClient(env, out, 'phone');
+    const laptop = await addClient(env, out, 'laptop');
+    const applied = await nrcert(['settings', '--apply', '--settings', join(userDir, 'settings.js'), '--client-certs', 'require', '--refresh-minutes', '0.05'], env);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/restart Node-RED once/);
+
+    red = await startNodeRed({ userDir });
+    await red.waitForTls();
+    const pid = red.state().childPid;
+
+    expect(refused(await tlsGet(red.port, '/'))).toBe(true);
+    expect(await tlsGet(red.port, '/', phone)).toMatchObject({ status: 200 });
+    expect(await tlsGet(red.port, '/flows', laptop)).toMatchObject({ status: 200 });
+
+    const revoked = await nrcert(['clients', 'revoke', 'phone'], env);
+    expect(revoked.code).toBe(0);
+    // One refresh interval is 3 s; allow a few for Node-RED's timer and the poll.
+    await waitFor(async () => refused(await tlsGet(red!.port, '/', phone)), 10_000, { what: 'the revoked certificate to be refused' });
+    expect(red.readLog()).toMatch(/Server https settings have been refreshed/);
+    expect(await tlsGet(red.port, '/', laptop)).toMatchObject({ status: 200 });
+    expect(refused(await tlsGet(red.port, '/'))).toBe(true);
+    expect(red.state()).toMatchObject({ childPid: pid, generation: 1 });
+  });
+});
