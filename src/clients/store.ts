@@ -159,7 +159,7 @@ export class ClientCaStore {
       writeFileSyncedSync(temps[0], p12, 0o600);
       writeFileSyncedSync(temps[1], certPem, 0o644);
     } catch (err) {
-      for (const t of temps) rmSync(t, { force: true });
+      removeQuietly(temps);
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       throw new ClientOutputError(`cannot write ${basename(p12Path)} into ${outDir} (${code}); pass a folder you can write with --out DIR. Nothing was issued`, { cause: err });
     }
@@ -171,7 +171,7 @@ export class ClientCaStore {
       renameSync(temps[1], pemPath);
       fsyncDirSync(dirname(p12Path));
     } finally {
-      for (const t of temps) rmSync(t, { force: true });
+      removeQuietly(temps);
     }
     return { record, p12Path, pemPath };
   }
@@ -203,6 +203,17 @@ export class ClientCaStore {
 
   private noCa(): NoClientCaError {
     return new NoClientCaError(`there is no client CA in ${this.dir} yet; run nrcert clients init first`);
+  }
+}
+
+/** Removes temporary files that may not exist, in a folder that may not be one. */
+function removeQuietly(paths: string[]): void {
+  for (const p of paths) {
+    try {
+      rmSync(p, { force: true });
+    } catch {
+      // ENOTDIR and the like: nothing was written there
+    }
   }
 }
 
