@@ -85,3 +85,46 @@ describe('require mode', () => {
     expect(red.state()).toMatchObject({ childPid: pid, generation: 1 });
   });
 });
+
+describe('editor mode', () => {
+  let red: NodeRedInstance | undefined;
+  afterAll(async () => red?.stop());
+
+  test('http-in answers without a certificate; editor, /flows and /comms only with one (and not once revoked)', async () => {
+    const { env, userDir, out } = setup('editor');
+    writeFileSync(join(userDir, 'flows.json'), JSON.stringify([
+      { id: 't1', type: 'tab', label: 'Flow 1' },
+      { id: 'h1', type: 'http in', z: 't1', name: '', url: '/hello', method: 'get', upload: false, wires: [['r1']] },
+      { id: 'r1', type: 'http response', z: 't1', name: '', statusCode: '200', headers: {}, wires: [] },
+    ]));
+    expect((await nrcert(['clients', 'init'], env)).code).toBe(0);
+    const phone = await addClient(env, out, 'phone');
+    const applied = await nrcert(['settings', '--apply', '--settings', join(userDir, 'settings.js'), '--client-certs', 'editor', '--refresh-minutes', '0.05'], env);
+    expect(applied.code).toBe(0);
+    red = await startNodeRed({ userDir });
+    await red.waitForTls();
+    const pid = red.state().childPid;
+    // The flows start a moment after the first TLS answer.
+    await waitFor(async () => (await tlsGet(red!.port, '/hello')).toString() !== '' && ((await tlsGet(red!.port, '/hello')) as { status?: number }).status === 200, 10_000, { what: 'the http-in flow' });
+
+    expect(await tlsGet(red.port, '/hello')).toMatchObject({ status: 200 });
+    for (const path of ['/', '/flows', '/settings']) {
+      const outcome = await tlsGet(red.port, path);
+      expect(outcome).toMatchObject({ status: 404 });
+    }
+    for (const path of ['/comms', '/comms?x=1']) expect(await tlsUpgrade(red.port, path)).toBe('HTTP/1.1 403 Forbidden');
+
+    const editor = await tlsGet(red.port, '/', phone);
+    expect(editor).toMatchObject({ status: 200 });
+    expect((editor as { body: string }).body).toMatch(/Node-RED/);
+    expect(await tlsGet(red.port, '/flows', phone)).toMatchObject({ status: 200 });
+    expect(await tlsGet(red.port, '/hello', phone)).toMatchObject({ status: 200 });
+    expect(await tlsUpgrade(red.port, '/comms', phone)).toBe('HTTP/1.1 101 Switching Protocols');
+
+    expect((await nrcert(['clients', 'revoke', 'phone'], env)).code).toBe(0);
+    await waitFor(async () => (await tlsUpgrade(red!.port, '/comms', phone)) === 'HTTP/1.1 403 Forbidden', 10_000, { what: 'the revoked certificate to lose /comms' });
+    expect(await tlsGet(red.port, '/flows', phone)).toMatchObject({ status: 404 });
+    expect(await tlsGet(red.port, '/hello', phone)).toMatchObject({ status: 200 });
+    expect(red.state()).toMatchObject({ childPid: pid, generation: 1 });
+  });
+});
