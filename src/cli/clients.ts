@@ -104,7 +104,7 @@ async function revokeClient(store: ClientCaStore, name: string): Promise<number>
   const ca = require('../clients/ca') as typeof import('../clients/ca');
   const revoked = await store.revoke(name, new Date(), (registry) => ca.signCrl(store.ca(), revokedEntries(registry), registry.crlNumber, new Date()));
   if (!revoked) {
-    process.stdout.write(`"${name}" is already revoked: nothing to do.\n`);
+    process.stdout.write(`"${name}" is already revoked; the CRL was signed again.\n`);
     return 0;
   }
   process.stdout.write(

@@ -179,7 +179,7 @@ export class ClientCaStore {
   /**
    * Marks the active certificate of `name` revoked at `now` and installs the CRL `sign` makes
    * from the new list: the CRL first, so a crash in between errs on the side of refusing.
-   * Returns null when `name` has only revoked certificates (nothing to do).
+   * Returns null when `name` has only revoked certificates (the CRL is still signed again).
    */
   async revoke(name: string, now: Date, sign: (registry: ClientRegistry) => Promise<string>): Promise<ClientRecord | null> {
     const registry = this.registry();
@@ -187,14 +187,14 @@ export class ClientCaStore {
     if (all.length === 0) {
       throw new UnknownClientError(`no client certificate named "${name}"; nrcert clients list shows the names`);
     }
+    // Already revoked: the CRL is signed again all the same, which repairs a damaged or stale one.
     const record = all.find((c) => c.revokedAt === null);
-    if (!record) return null;
-    record.revokedAt = now.toISOString();
+    if (record) record.revokedAt = now.toISOString();
     registry.crlNumber += 1;
     const crlPem = await sign(registry);
     asOwnerOf(this.stateDir, () => writeFileAtomicSync(clientPath(this.stateDir, 'crl'), crlPem, 0o644));
     this.writeRegistry(registry);
-    return record;
+    return record ?? null;
   }
 
   private writeRegistry(registry: ClientRegistry): void {
