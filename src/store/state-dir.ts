@@ -31,13 +31,15 @@ export const STATE_FILES = {
 
 /**
  * The names inside STATE_DIR/clients: the CA key (0600), the CA certificate and the CRL (0644:
- * Node-RED's settings.js reads them), and the list of issued certificates.
+ * Node-RED's settings.js reads them), the list of issued certificates, and when the last
+ * client_expiring notification went out.
  */
 export const CLIENT_FILES = {
   caKey: 'ca.key',
   caCert: 'ca.pem',
   crl: 'crl.pem',
   registry: 'clients.json',
+  notified: 'notified.json',
 } as const;
 
 /** The absolute path of one file of the client CA. */
