@@ -159,3 +159,51 @@ describe('without a CA, and revoke', () => {
     expect((await nrcert(['clients', 'list'], env)).stdout).toMatch(/phone\s+[0-9a-f]{32}\s+\S+\s+\S+\s+valid/);
   });
 });
+
+describe('lazy loading', () => {
+  test('status and settings never load node-forge or @peculiar/x509; clients add does', async () => {
+    const probe = join(dir, 'loaded.js');
+    writeFileSync(probe, `process.on('exit', () => { const m = Object.keys(require.cache).filter((k) => /node-forge|@peculiar[\\\\/]x509/.test(k)); require('fs').writeSync(2, '\\nLOADED ' + m.length + '\\n'); });\n`);
+    const env = { ...envFor('lazy'), NODE_OPTIONS: `--require ${probe}` };
+    mkdirSync(env.HOME, { recursive: true });
+    const loaded = (r: CliResult) => Number(/LOADED (\d+)/.exec(r.stderr)?.[1] ?? -1);
+    expect(loaded(await nrcert(['status'], env))).toBe(0);
+    expect(loaded(await nrcert(['settings'], env))).toBe(0);
+    expect((await nrcert(['clients', 'init'], env)).code).toBe(0);
+    expect(loaded(await nrcert(['clients', 'add', 'phone', '--out', env.HOME], env))).toBeGreaterThan(0);
+  });
+});
+
+describe('nrcert settings --apply --client-certs', () => {
+  const DEFAULT_SETTINGS = join(__dirname, '..', '..', 'node_modules', 'node-red', 'settings.js');
+  test('needs a CA (exit 12); require is kept when re-applied without the flag; off removes it; the mode change asks for one restart', async () => {
+    const env = { ...envFor('settings'), CERT_DIR: join(dir, 'settings', 'certs') };
+    const folder = join(dir, 'settings', 'nodered');
+    mkdirSync(folder, { recursive: true });
+    const path = join(folder, 'settings.js');
+    writeFileSync(path, readFileSync(DEFAULT_SETTINGS));
+    const apply = (...more: string[]) => nrcert(['settings', '--apply', '--settings', path, ...more], env);
+    const noCa = await apply('--client-certs', 'require');
+    expect(noCa.code).toBe(12);
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(DEFAULT_SETTINGS, 'utf8'));
+    expect((await nrcert(['clients', 'init'], env)).code).toBe(0);
+    const on = await apply('--client-certs', 'require');
+    expect(on.code).toBe(0);
+    expect(on.stdout).toMatch(/require mode .*restart Node-RED once for this change/s);
+    expect(on.stdout).toMatch(/Docker healthcheck/);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain(`const ca = fs.readFileSync(${JSON.stringify(join(env.STATE_DIR, 'clients', 'ca.pem'))}, "utf8");`);
+    expect(text).toContain('rejectUnauthorized: true,');
+    const again = await apply();
+    expect(again.stdout).toMatch(/already applied/);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    const off = await apply('--client-certs', 'off');
+    expect(off.code).toBe(0);
+    expect(off.stdout).toMatch(/Client certificates: off/);
+    const plain = await nrcert(['settings'], env);
+    const block = /( {4}\/\/ nrcert: begin[\s\S]*\/\/ nrcert: end\n)/.exec(readFileSync(path, 'utf8'))![1];
+    expect(block).toBe(plain.stdout);
+    expect(block).not.toMatch(/requestCert|crl/);
+    expect((await apply('--client-certs', 'sometimes')).code).toBe(2);
+  });
+});
