@@ -93,8 +93,9 @@ export function settingsBlock(opts: SettingsBlockOptions, indent = '    ', eol =
  * and the certificate text followed by a line that changes whenever the CA or the CRL does.
  * Node-RED's refresh (red.js) calls setSecureContext only when key or cert differ from what it
  * has, so without that line a new CRL would never be applied; OpenSSL ignores text outside the
- * BEGIN/END lines, so the certificate itself is unchanged. Session tickets are off: a resumed
- * TLS session skips the certificate check, so a revoked certificate could come back in with one.
+ * BEGIN/END lines, so the certificate itself is unchanged. Session tickets are off as a second
+ * guard: a resumed TLS session skips the certificate check (the test shows no resumption after
+ * a revocation; Node's server keeps no session cache, and without tickets there is nothing to resume).
  */
 function clientCertLines(cc: ClientCertSettings, a: string, b: string, c: string): string[] {
   const lines = [

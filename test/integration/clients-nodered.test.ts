@@ -6,7 +6,9 @@
  * /comms websocket to connections without a certificate.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { runCli, type CliResult } from '../helpers/cli';
 import { identityFromP12, tlsGet, tlsUpgrade, type ClientIdentity } from '../helpers/client-tls';
 import { prepareUserDir, startNodeRed, waitFor, type NodeRedInstance } from '../helpers/nodered';
@@ -25,6 +27,7 @@ afterAll(async () => {
 });
 
 /** A scratch setup: CERT_DIR with a server certificate, STATE_DIR, a Node-RED user dir. */
+let serverCert = '';
 function setup(name: string): { env: Record<string, string>; userDir: string; out: string } {
   const base = join(dir, name);
   const certDir = join(base, 'certs');
@@ -32,6 +35,7 @@ function setup(name: string): { env: Record<string, string>; userDir: string; ou
   const set = pki.issueLeaf(['localhost']);
   writeFileSync(join(certDir, 'privkey.pem'), set.privkey, { mode: 0o600 });
   writeFileSync(join(certDir, 'fullchain.pem'), set.fullchain);
+  serverCert = set.cert;
   const userDir = join(base, 'nodered');
   mkdirSync(userDir);
   prepareUserDir(userDir);
@@ -50,6 +54,31 @@ async function addClient(env: Record<string, string>, out: string, name: string)
   expect(added.code).toBe(0);
   const password = /stored nowhere\): (\S+)/.exec(added.stdout)![1];
   return identityFromP12(join(out, `${name}.p12`), password);
+}
+
+/** The TLS session ticket the server hands out after one request on a connection, if any. */
+function sessionTicket(port: number, identity: ClientIdentity): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let ticket: Buffer | undefined;
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...identity });
+    socket.on('session', (s: Buffer) => (ticket = s));
+    socket.once('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+    socket.on('data', () => undefined);
+    socket.on('close', () => resolve(ticket));
+    socket.on('error', () => resolve(ticket));
+  });
+}
+
+/** Whether a connection offering `session` is resumed and answered: 'resumed 200', 'full 200', or the error. */
+function resumes(port: number, identity: ClientIdentity, session: Buffer | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, session, ...identity });
+    let text = '';
+    socket.once('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('close', () => resolve(`${socket.isSessionReused() ? 'resumed' : 'full'} ${text.split('\r\n')[0] || 'no answer'}`));
+    socket.on('error', (err) => resolve(`error ${err.message}`));
+  });
 }
 
 const refused = (o: Awaited<ReturnType<typeof tlsGet>>) => 'error' in o;
@@ -74,6 +103,10 @@ describe('require mode', () => {
     expect(refused(await tlsGet(red.port, '/'))).toBe(true);
     expect(await tlsGet(red.port, '/', phone)).toMatchObject({ status: 200 });
     expect(await tlsGet(red.port, '/flows', laptop)).toMatchObject({ status: 200 });
+    // nrcert's own served-certificate check (NODE_RED_URL) presents no certificate: under TLS 1.3 it still sees the server's.
+    expect((await red.servedCertificate()).fingerprint256).toBe(new X509Certificate(serverCert).fingerprint256);
+    // A session ticket from before the revocation, to try to resume with afterwards.
+    const ticket = await sessionTicket(red.port, phone);
 
     const revoked = await nrcert(['clients', 'revoke', 'phone'], env);
     expect(revoked.code).toBe(0);
@@ -82,6 +115,8 @@ describe('require mode', () => {
     expect(red.readLog()).toMatch(/Server https settings have been refreshed/);
     expect(await tlsGet(red.port, '/', laptop)).toMatchObject({ status: 200 });
     expect(refused(await tlsGet(red.port, '/'))).toBe(true);
+    // Offering the old session does not get the revoked certificate back in.
+    expect(await resumes(red.port, phone, ticket)).not.toMatch(/ 200 /);
     expect(red.state()).toMatchObject({ childPid: pid, generation: 1 });
   });
 });
