@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ClientExistsError, ClientOutputError, NoClientCaError, UnknownClientError, UsageError } from '../errors';
 import { asOwnerOf } from '../privilege/as-owner';
+import { ensureStateDir } from '../store/state';
 import { writeFileAtomicSync, writeFileSyncedSync, fsyncDirSync } from '../store/atomic';
 import { clientPath, CLIENT_FILES, STATE_FILES } from '../store/state-dir';
 import type { CaMaterial } from './ca';
@@ -76,7 +77,7 @@ export class ClientCaStore {
   create(ca: CaMaterial, crlPem: string): boolean {
     if (this.exists()) return false;
     const registry: ClientRegistry = { version: 1, crlNumber: 1, clients: [] };
-    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    ensureStateDir(this.stateDir);
     return asOwnerOf(this.stateDir, () => {
       const temp = join(this.stateDir, `.clients.${randomBytes(4).toString('hex')}.tmp`);
       try {
