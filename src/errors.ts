@@ -20,6 +20,10 @@ export const ExitCode = {
   noRollback: 11,
   /** `nrcert init`: Node-RED was not seen serving the installed certificate. */
   notServed: 12,
+  noClientCa: 13,
+  clientExists: 14,
+  unknownClient: 15,
+  clientOutput: 16,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -119,6 +123,30 @@ export class RolledBackError extends NrcertError {
 /** `nrcert rollback` found no earlier certificate to go back to; nothing was changed. */
 export class NoRollbackTargetError extends NrcertError {
   override readonly exitCode = ExitCode.noRollback;
+  override readonly countsAsFailure = false;
+}
+
+/** `nrcert clients add/revoke/list` before `nrcert clients init`: there is no client CA. */
+export class NoClientCaError extends NrcertError {
+  override readonly exitCode = ExitCode.noClientCa;
+  override readonly countsAsFailure = false;
+}
+
+/** `nrcert clients add NAME`: a certificate of that name is already issued and not revoked. */
+export class ClientExistsError extends NrcertError {
+  override readonly exitCode = ExitCode.clientExists;
+  override readonly countsAsFailure = false;
+}
+
+/** `nrcert clients revoke NAME`: no certificate of that name was ever issued. */
+export class UnknownClientError extends NrcertError {
+  override readonly exitCode = ExitCode.unknownClient;
+  override readonly countsAsFailure = false;
+}
+
+/** `nrcert clients add`: the .p12/.pem could not be written where asked; nothing was issued. */
+export class ClientOutputError extends NrcertError {
+  override readonly exitCode = ExitCode.clientOutput;
   override readonly countsAsFailure = false;
 }
 

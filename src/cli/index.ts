@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Command> = {
   run: () => (require('./run') as typeof import('./run')).runCommand,
   settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
   doctor: () => (require('./doctor') as typeof import('./doctor')).doctorCommand,
+  clients: () => (require('./clients') as typeof import('./clients')).clientsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { attemptRenewal } from '../renewal/attempt';
 import type { Reporter } from '../renewal/ports';
 import { renewDeps } from './renew-deps';
 import { notify } from '../service/notify';
+import { notifyExpiringClients } from '../clients/notify';
 import { writeStatusFiles } from '../service/status-file';
 import { resolveRestartCommand } from '../nodered/restart';
 import { defaultOwnership } from '../config/ownership';
@@ -50,6 +51,8 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
       notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
       writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
     };
+    // The service's checks also tell about client certificates (nrcert clients) expiring within 30 days; never fatal.
+    if (args.flags.scheduled) await notifyExpiringClients(config.stateDir, new Date(), reporter.notify).catch((err: Error) => logger.warn(`client_expiring: could not check the client certificates (${err.message})`));
     const deps = renewDeps({ config, logger, reporter, ownership, restartArgv, progress: terminalProgress(process.stderr), signal: controller.signal });
     const outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
     process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);

@@ -3,11 +3,14 @@ import { homedir } from 'node:os';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors';
+import { NoClientCaError, UsageError } from '../errors';
+import { dirname } from 'node:path';
+import { clientPath } from '../store/state-dir';
 import { Secret } from '../config/secret';
 import { applyLogin, checkLoginFits, checkPassword, checkUserName, passwordFromFile, type LoginScope } from '../nodered/login';
 import {
-  applySettings, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
+  applySettings, clientCertModeIn, DEFAULT_REFRESH_MINUTES, MAX_REFRESH_MINUTES, settingsBlock, settingsPathFor, type ApplyResult,
+  type ClientCertMode, type ClientCertSettings,
 } from '../nodered/settings';
 import { nrcertCommand } from '../util/hint';
 
@@ -18,6 +21,7 @@ import { nrcertCommand } from '../util/hint';
 export async function settingsCommand(args: ParsedArgs): Promise<number> {
   const config = loadConfig(configSources(args), 'status');
   const refreshMinutes = parseRefreshMinutes(args.options['refresh-minutes']);
+  const asked = parseClientCerts(args.options['client-certs']);
   if (!args.flags.apply) {
     if (args.options.settings !== undefined) throw new UsageError(`--settings goes with --apply: ${nrcertCommand('settings')} --apply --settings PATH`);
     process.stderr.write(
@@ -25,7 +29,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
         `https, httpsRefreshInterval and requireHttps, then restart Node-RED (or run: ${nrcertCommand('settings')} --apply).\n` +
         'requireHttps only redirects requests that arrive as plain HTTP through a proxy.\n',
     );
-    process.stdout.write(settingsBlock({ certDir: config.certDir, refreshMinutes }));
+    process.stdout.write(settingsBlock({ certDir: config.certDir, refreshMinutes, clientCerts: clientCertSettings(config.stateDir, asked ?? 'off') }));
     return 0;
   }
   const settingsPath = settingsPathFor({
@@ -33,8 +37,22 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   });
   const login = await loginRequest(args);
   if (login) await checkLoginFits(settingsPath, login.scope);
-  const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes });
+  // Without --client-certs the mode already in the block stays: re-applying never switches it off.
+  const before = await readFile(settingsPath, 'utf8').then(clientCertModeIn, () => null);
+  const mode = asked ?? before ?? 'off';
+  const clientCerts = clientCertSettings(config.stateDir, mode);
+  const result = await applySettings({ settingsPath, certDir: config.certDir, refreshMinutes, clientCerts });
   process.stdout.write(`${describeApply(result, config.certDir, refreshMinutes).join('\n')}\n`);
+  if (result.changed && (before ?? 'off') !== mode) {
+    process.stdout.write(
+      `Client certificates: ${mode === 'off' ? 'off' : `${mode} mode (${mode === 'require' ? 'every connection needs one' : 'the editor, admin API and /comms need one; http-in and the dashboard do not'})`}. ` +
+        'requestCert and rejectUnauthorized are fixed when Node-RED creates its server: restart Node-RED once for this change. ' +
+        'Later revocations (nrcert clients revoke) apply at the next refresh, without a restart.\n',
+    );
+    if (mode === 'require') {
+      process.stdout.write('Note: Node-RED\'s Docker healthcheck connects without a client certificate and will report the container unhealthy.\n');
+    }
+  }
   if (login) {
     const done = await applyLogin({ settingsPath, certDir: config.certDir, ...login });
     const parts = ['the editor', ...(login.scope.nodes ? ['the dashboard and http-in nodes'] : []), ...(login.scope.static ? ['httpStatic files'] : [])];
@@ -66,6 +84,20 @@ async function loginRequest(args: ParsedArgs): Promise<{ user: string; password:
   const password = new Secret(passwordFromFile(text, file));
   checkPassword(password);
   return { user, password, scope: { nodes: Boolean(args.flags['node-auth']), static: Boolean(args.flags['static-auth']) } };
+}
+
+/** --client-certs require|editor|off, or undefined when not given. */
+function parseClientCerts(raw: string | undefined): ClientCertMode | 'off' | undefined {
+  if (raw === undefined || raw === 'require' || raw === 'editor' || raw === 'off') return raw;
+  throw new UsageError(`--client-certs: "${raw}" is not require, editor or off`);
+}
+
+/** The block's client-certificate settings for `mode`; a NoClientCaError when there is no CA to use. */
+function clientCertSettings(stateDir: string, mode: ClientCertMode | 'off'): ClientCertSettings | undefined {
+  if (mode === 'off') return undefined;
+  const caFile = clientPath(stateDir, 'caCert');
+  if (!existsSync(caFile)) throw new NoClientCaError(`--client-certs ${mode}: there is no client CA in ${dirname(caFile)} yet; run nrcert clients init and nrcert clients add NAME first`);
+  return { mode, caFile, crlFile: clientPath(stateDir, 'crl') };
 }
 
 /** --refresh-minutes as a number of minutes (fractions allowed), or a UsageError. */

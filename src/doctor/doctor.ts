@@ -7,6 +7,7 @@ import type { Config } from '../config/config';
 import { describeError } from '../errors';
 import type { Logger } from '../log';
 import { checkAcmeAndClock, type ClockCheckDeps } from './checks/clock';
+import { checkClients } from './checks/clients';
 import { checkCertificate } from './checks/certificate';
 import { checkCloudflare, type TokenCheck } from './checks/cloudflare';
 import { checkConfig } from './checks/config';
@@ -57,6 +58,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     guard('nodered', async () => checkNodeRed(config, await installed)),
     guard('service', () => checkService({ home: deps.home, ...deps.service })),
     guard('last-run', () => checkLastRun(config, { now, ...deps.service })),
+    guard('clients', async () => checkClients(config, await probe, now())),
     guard('security', async () => {
       const p = await probe;
       return auditSecurity(p, { dashboard: await installedDashboard(p.userDir ?? dirname(p.path)) });

@@ -78,6 +78,8 @@ export interface SettingsProbe {
   /** false when HTTP-in endpoints and the dashboard are switched off. */
   httpNodeRoot?: string | false | null;
   userDir?: string | null;
+  /** What https gives for client certificates (nrcert clients); null when it asks for none. */
+  clientCerts?: { requestCert: boolean; rejectUnauthorized: boolean; ca: boolean; crl: boolean } | null;
 }
 
 /** Runs in the child: argv[1] = settings path, argv[2] = the sample hash, argv[3] = the sample secret. */
@@ -128,7 +130,8 @@ Promise.resolve().then(() => typeof s.https === "function" ? s.https() : s.https
   try { r.certFingerprint256 = new crypto.X509Certificate(o.cert).fingerprint256; } catch (e) { r.httpsError = "the cert settings.https gives is not a PEM certificate"; }
   try { r.keySpki = crypto.createHash("sha256").update(crypto.createPublicKey(crypto.createPrivateKey({ key: o.key, passphrase: o.passphrase }))
     .export({ type: "spki", format: "der" })).digest("hex"); } catch (e) { r.httpsError = r.httpsError || "the key settings.https gives is not a readable private key"; }
-  if (!r.httpsError) try { tls.createSecureContext({ key: o.key, cert: o.cert, passphrase: o.passphrase }); }
+  r.clientCerts = o.requestCert ? { requestCert: true, rejectUnauthorized: o.rejectUnauthorized !== false, ca: !!o.ca, crl: !!o.crl } : null;
+  if (!r.httpsError) try { tls.createSecureContext({ key: o.key, cert: o.cert, passphrase: o.passphrase, ca: o.ca, crl: o.crl }); }
   catch (e) { r.tlsError = String(e && e.message || e).split("\\n")[0]; }
   done();
 }).catch((e) => { r.httpsError = "settings.https() failed: " + String(e && e.message || e).split("\\n")[0]; done(); });

@@ -16,9 +16,12 @@ import { asUser, ownerOf, runningAsRoot, type NotPromise } from '../privilege/as
 import { groupsOf } from '../privilege/users';
 import { fsyncDirSync, writeFileSyncedSync, type Ownership } from '../store/atomic';
 import { ScanError } from './js-scan';
-import { BLOCK_BEGIN, BLOCK_END, editSettings, type SettingsEdit } from './settings-edit';
+import { BLOCK_BEGIN, BLOCK_END, editSettings, HTTPS_BLOCK, type SettingsEdit } from './settings-edit';
 import { probeSettings, type SettingsProbe } from './settings-probe';
 import { nrcertCommand } from '../util/hint';
+import { adminMiddlewareLines, clientCertLines, clientCertProblems, type ClientCertSettings } from './settings-clients';
+
+export { clientCertModeIn, type ClientCertMode, type ClientCertSettings } from './settings-clients';
 
 /** Minutes between two reads of the certificate files by Node-RED, unless told otherwise. */
 export const DEFAULT_REFRESH_MINUTES = 1;
@@ -29,6 +32,8 @@ export const MAX_REFRESH_MINUTES = 596 * 60;
 export interface SettingsBlockOptions {
   certDir: string;
   refreshMinutes: number;
+  /** Client certificates (nrcert clients); absent or 'off': the block is exactly as without them. */
+  clientCerts?: ClientCertSettings;
 }
 
 /**
@@ -47,11 +52,14 @@ export function settingsBlock(opts: SettingsBlockOptions, indent = '    ', eol =
     `${b}const path = require("path");`,
     `${b}let dir = ${JSON.stringify(opts.certDir)};`,
     `${b}try { dir = fs.realpathSync(path.join(dir, "current")); } catch (e) { /* plain files */ }`,
-    `${b}return {`,
-    `${c}key: fs.readFileSync(path.join(dir, "privkey.pem")),`,
-    `${c}cert: fs.readFileSync(path.join(dir, "fullchain.pem"))`,
-    `${b}};`,
+    ...(opts.clientCerts ? clientCertLines(opts.clientCerts, a, b, c) : [
+      `${b}return {`,
+      `${c}key: fs.readFileSync(path.join(dir, "privkey.pem")),`,
+      `${c}cert: fs.readFileSync(path.join(dir, "fullchain.pem"))`,
+      `${b}};`,
+    ]),
     `${a}},`,
+    ...(opts.clientCerts?.mode === 'editor' ? adminMiddlewareLines(a, b) : []),
     `${a}// Re-read the files every ${every} and swap the TLS context when they changed: no restart.`,
     `${a}httpsRefreshInterval: ${opts.refreshMinutes} / 60, // hours`,
     `${a}// requireHttps only redirects requests that reach Node-RED as plain HTTP through a proxy`,
@@ -110,7 +118,10 @@ export interface ApplyResult {
 
 /** Puts the nrcert block into settings.js, or refuses with an InstallError leaving it untouched. */
 export async function applySettings(opts: ApplyOptions): Promise<ApplyResult> {
-  return applyEdit(opts, (source) => editSettings(source, (indent, eol) => settingsBlock(opts, indent, eol)), httpsProblems);
+  // editor mode sets httpAdminMiddleware too: one set elsewhere would override it, so it is removed (and reported).
+  const spec = opts.clientCerts?.mode === 'editor' ? { ...HTTPS_BLOCK, keys: [...HTTPS_BLOCK.keys, 'httpAdminMiddleware'] } : HTTPS_BLOCK;
+  const check: SettingsCheck = (probe, present) => [...httpsProblems(probe, present), ...clientCertProblems(probe, present, opts.clientCerts)];
+  return applyEdit(opts, (source) => editSettings(source, (indent, eol) => settingsBlock(opts, indent, eol), spec), check);
 }
 
 /** How a settings.js edit is judged once node has loaded the edited file: its problems, none when fine. */

@@ -11,7 +11,8 @@ import type { Logger } from '../log';
 import { runUserCommand } from '../util/command';
 
 /** What happened. */
-export type NotifyEventType = 'renewed' | 'renewal_failed' | 'expiring' | 'rollback';
+/** `client_expiring`: client certificates of nrcert's client CA (nrcert clients) expire within 30 days. */
+export type NotifyEventType = 'renewed' | 'renewal_failed' | 'expiring' | 'rollback' | 'client_expiring';
 
 /** One notification, as JSON on NOTIFY_COMMAND's stdin and in NOTIFY_URL's body. */
 export interface NotifyEvent {
@@ -27,6 +28,8 @@ export interface NotifyEvent {
   exitCode?: number;
   lineage?: string;
   nextAttemptAt?: string;
+  /** client_expiring: the client certificates concerned, soonest first. */
+  clients?: Array<{ name: string; serial: string; notAfter: string; daysLeft: number }>;
 }
 
 /** Where to send notifications (Config.notify) and how long each channel may take. */
@@ -54,6 +57,7 @@ const TITLES: Record<NotifyEventType, string> = {
   renewal_failed: 'certificate renewal failed',
   expiring: 'certificate expires soon',
   rollback: 'certificate rolled back',
+  client_expiring: 'client certificates expire soon',
 };
 
 /** ntfy tags: the first is shown as an emoji (https://docs.ntfy.sh/emojis/), the rest as text. */
@@ -62,6 +66,7 @@ const TAGS: Record<NotifyEventType, string> = {
   renewal_failed: 'rotating_light,nrcert',
   expiring: 'warning,nrcert',
   rollback: 'rewind,nrcert',
+  client_expiring: 'key,nrcert',
 };
 
 /** A short title for the event, e.g. `nrcert on raspberrypi: certificate renewed`. */

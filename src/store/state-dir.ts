@@ -11,6 +11,7 @@
  *   STATE_DIR/txt-records.json     TXT records being published, so a crash can clean them up
  *   STATE_DIR/accounts/            ACME account keys, one folder per directory URL
  *   STATE_DIR/archive/<id>/        private copies of recent lineages
+ *   STATE_DIR/clients/             the client-certificate CA (nrcert clients): CLIENT_FILES
  */
 import { join } from 'node:path';
 
@@ -25,7 +26,26 @@ export const STATE_FILES = {
   txtRecords: 'txt-records.json',
   accounts: 'accounts',
   archive: 'archive',
+  clients: 'clients',
 } as const;
+
+/**
+ * The names inside STATE_DIR/clients: the CA key (0600), the CA certificate and the CRL (0644:
+ * Node-RED's settings.js reads them), the list of issued certificates, and when the last
+ * client_expiring notification went out.
+ */
+export const CLIENT_FILES = {
+  caKey: 'ca.key',
+  caCert: 'ca.pem',
+  crl: 'crl.pem',
+  registry: 'clients.json',
+  notified: 'notified.json',
+} as const;
+
+/** The absolute path of one file of the client CA. */
+export function clientPath(stateDir: string, name: keyof typeof CLIENT_FILES): string {
+  return join(stateDir, STATE_FILES.clients, CLIENT_FILES[name]);
+}
 
 /** One of the names above. */
 export type StateFile = keyof typeof STATE_FILES;
