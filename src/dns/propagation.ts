@@ -18,6 +18,8 @@ export interface Nameserver {
   address: string;
   port: number;
   label: string;
+  /** The host name it was found under (an NS target or a DNS_RESOLVERS host); absent for an IP given as such. */
+  host?: string;
 }
 
 /**
@@ -47,11 +49,19 @@ async function resolveHostPort(spec: string): Promise<Nameserver[]> {
   const port = m[2] ? Number(m[2]) : 53;
   if (isIP(host)) return [{ address: host, port, label: spec }];
   const addresses = await dns.lookup(host, { all: true });
-  return addresses.map((a) => ({ address: a.address, port, label: `${host} (${a.address})` }));
+  return addresses.map((a) => ({ address: a.address, port, label: `${host} (${a.address})`, host }));
 }
 
 /** What one nameserver answered: the TXT values it has, or why it could not say. */
-async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: string[]; error?: string }> {
+interface TxtAnswer {
+  values: string[];
+  error?: string;
+}
+
+/** c-ares codes for "no answer came back" (as opposed to an answer without the value). */
+const UNREACHABLE = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+async function queryTxt(server: Nameserver, fqdn: string): Promise<TxtAnswer> {
   const resolver = new dns.Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([isIP(server.address) === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`]);
   try {
@@ -69,13 +79,13 @@ async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: str
  */
 export async function waitForTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions): Promise<void> {
   const progress = opts.progress ?? NO_PROGRESS;
-  const labels = (missing: Array<{ server: Nameserver; error?: string }>) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
+  const labels = (missing: Missing[]) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
+  let unreachable: string[] = [];
   const look = async () => {
     const answers = await Promise.all(servers.map((s) => queryTxt(s, fqdn)));
-    const missing = servers
-      .map((server, i) => ({ server, error: answers[i].error, complete: values.every((v) => answers[i].values.includes(v)) }))
-      .filter((m) => !m.complete);
-    return missing.length ? missing : undefined;
+    const verdict = judge(servers, answers, values);
+    unreachable = labels(verdict.unreachable);
+    return verdict.missing.length ? verdict.missing : undefined;
   };
   let result;
   try {
@@ -91,10 +101,35 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
     progress.done();
   }
   if (result.pending) {
+    const lagging = result.pending.length < servers.length && result.pending.every((m) => !m.error)
+      ? ' (the other nameservers have it: a secondary is not getting the zone transfer, or is slow to)'
+      : '';
     throw new PropagationError(
-      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s; ` +
-        'check the record in the Cloudflare dashboard, or raise DNS_PROPAGATION_TIMEOUT',
+      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s${lagging}; ` +
+        'check the record at your DNS host, or raise DNS_PROPAGATION_TIMEOUT',
     );
   }
+  if (unreachable.length) opts.logger.warn({ fqdn, unreachable }, 'a nameserver address did not answer; its other addresses did');
   opts.logger.info({ fqdn, attempt: result.attempts, ms: result.elapsedMs }, 'TXT record visible at every nameserver');
+}
+
+/** A server that does not (yet) answer every value, and the error when it did not answer at all. */
+interface Missing {
+  server: Nameserver;
+  error?: string;
+}
+
+/**
+ * Which servers still lack a value. Addresses of one host (an NS name with A and AAAA records)
+ * are one nameserver: an address that gives no answer at all (no IPv6 route from a Pi, a
+ * firewalled path) is set aside when another address of the same host answered, otherwise the
+ * wait could never end; every address that does answer must have every value. A host none of
+ * whose addresses answers is missing.
+ */
+function judge(servers: Nameserver[], answers: TxtAnswer[], values: string[]): { missing: Missing[]; unreachable: Missing[] } {
+  const rows = servers.map((server, i) => ({ server, error: answers[i].error, complete: values.every((v) => answers[i].values.includes(v)) }));
+  const answered = (host: string | undefined) => rows.some((r) => r.server.host === host && !UNREACHABLE.has(r.error ?? ''));
+  const setAside = rows.filter((r) => r.server.host !== undefined && UNREACHABLE.has(r.error ?? '') && answered(r.server.host));
+  const missing = rows.filter((r) => !r.complete && !setAside.includes(r));
+  return { missing: missing.map(({ server, error }) => ({ server, error })), unreachable: setAside.map(({ server, error }) => ({ server, error })) };
 }

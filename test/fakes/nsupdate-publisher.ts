@@ -22,6 +22,11 @@ export class NsupdatePublisher implements TxtPublisher {
     return this.enqueue([`update delete ${fqdn(name)} TXT`, ...values.map((v) => `update add ${fqdn(name)} ${this.ttl} TXT ${quote(v)}`)]);
   }
 
+  /** Sends raw `update …` lines as one message (e.g. to change the zone's own records). */
+  update(lines: string[]): Promise<void> {
+    return this.enqueue(lines);
+  }
+
   private enqueue(lines: string[]): Promise<void> {
     const run = this.queue.then(() => this.send(lines));
     this.queue = run.catch(() => undefined);

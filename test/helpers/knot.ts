@@ -117,9 +117,10 @@ async function freeLoopbackBlock(): Promise<number> {
   throw new Error('no free pair of loopback addresses at port 53');
 }
 
-function udpFree(address: string): Promise<boolean> {
+/** True when nothing is bound at UDP port 53 of `address` (we can bind it ourselves). */
+export function udpFree(address: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createSocket('udp4');
+    const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
     socket.once('error', () => resolve(false));
     socket.bind(53, address, () => socket.close(() => resolve(true)));
   });
@@ -217,8 +218,17 @@ function run(command: string, args: string[]): Promise<void> {
  * (bind-mounted; unshare makes the namespace's mounts private, so the host never sees it).
  */
 export function spawnInNamespace(resolvConf: string, args: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<CliResult> } {
+  return spawnCommand(resolvConf, [process.execPath, '--', CLI, ...args], env, cwd);
+}
+
+/** Runs any command in such a namespace (e.g. `getent ahosts ns2.example.test`). */
+export function spawnCommandInNamespace(resolvConf: string, command: string[]): Promise<CliResult> {
+  return spawnCommand(resolvConf, command, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, '/').done;
+}
+
+function spawnCommand(resolvConf: string, command: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<CliResult> } {
   const script = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"';
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'nrcert-ns', resolvConf, process.execPath, '--', CLI, ...args],
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'nrcert-ns', resolvConf, ...command],
     { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
 import { SENTINEL_TOKEN, type CliResult } from '../helpers/cli';
-import { authoritativeUnavailable, spawnInNamespace, startAuthoritativeZone, type AuthoritativeZone } from '../helpers/knot';
+import { authoritativeUnavailable, spawnCommandInNamespace, spawnInNamespace, startAuthoritativeZone, udpFree, type AuthoritativeZone } from '../helpers/knot';
 import { startPebble, type PebbleEnv } from '../helpers/pebble';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
@@ -119,13 +119,37 @@ function publishedValues(): string[] {
       const failure = lines(result).find((l) => l.includes('was not visible at'));
       expect(failure).toContain(`the TXT record ${NAME} was not visible at ${zone.secondary.label} after`);
       expect(failure).not.toContain(zone.primary.host);
+      expect(failure).toContain('a secondary is not getting the zone transfer');
       expect(result.stderr).toContain('DNS_PROPAGATION_TIMEOUT');
       expect(publishedValues()).toEqual([]);
     } finally {
       await zone.releaseTransfers();
     }
   }, 60_000);
+
+  test('an address of a nameserver this machine cannot reach (ns2 AAAA ::1, nothing there) does not hold the wait when its other address answers', async () => {
+    const ns2 = `${zone.secondary.host}.`;
+    if (!(await udpFree('::1'))) throw new Error('something listens at [::1]:53: this test needs an address with nothing behind it');
+    await zone.publisher.update([`update add ${ns2} 60 AAAA ::1`]);
+    try {
+      await waitFor(async () => (await dnsLookupInNamespace(zone.secondary.host)).includes('::1'), 10_000, { what: 'ns2 AAAA ::1 in the zone' });
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'], env({ DNS_PROPAGATION_TIMEOUT: '10' }), dir).done;
+      expectExit(result, 0);
+      const logs = logLines(result);
+      const unreachable = logs.find((l) => l.msg === 'a nameserver address did not answer; its other addresses did');
+      expect(unreachable?.unreachable).toEqual([`${zone.secondary.host} (::1) (ECONNREFUSED)`]);
+      expect(logs.some((l) => l.msg === 'TXT record visible at every nameserver')).toBe(true);
+    } finally {
+      await zone.publisher.update([`update delete ${ns2} AAAA`]);
+    }
+  }, 60_000);
 });
+
+/** The addresses `host` has for a process in the test's namespace (getent ahosts, i.e. getaddrinfo). */
+async function dnsLookupInNamespace(host: string): Promise<string> {
+  const result = await spawnCommandInNamespace(zone.resolvConf, ['getent', 'ahosts', host]);
+  return result.stdout;
+}
 
 function lines(result: CliResult): string[] {
   return `${result.stdout}\n${result.stderr}`.split('\n');
