@@ -143,6 +143,14 @@ function publishedValues(): string[] {
       await zone.publisher.update([`update delete ${ns2} AAAA`]);
     }
   }, 60_000);
+
+  test('doctor finds the zone through the machine\'s resolver and names both nameservers as answering', async () => {
+    const result = await spawnInNamespace(zone.resolvConf, ['doctor', '--json'], env(), dir).done;
+    const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
+    const check = report.checks.find((c) => c.id === 'dns');
+    expect(check?.status).toBe('ok');
+    expect(check!.message).toBe(`2 servers (the nameservers of example.test) answer DNS queries: ${zone.primary.label}, ${zone.secondary.label}`);
+  }, 60_000);
 });
 
 /** The addresses `host` has for a process in the test's namespace (getent ahosts, i.e. getaddrinfo). */
