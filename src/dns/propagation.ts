@@ -61,9 +61,15 @@ interface TxtAnswer {
 /** c-ares codes for "no answer came back" (as opposed to an answer without the value). */
 const UNREACHABLE = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH']);
 
-async function queryTxt(server: Nameserver, fqdn: string): Promise<TxtAnswer> {
+/** A resolver that asks exactly `server`, once, for two seconds at most. */
+function resolverFor(server: Nameserver): dns.Resolver {
   const resolver = new dns.Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([isIP(server.address) === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`]);
+  return resolver;
+}
+
+async function queryTxt(server: Nameserver, fqdn: string): Promise<TxtAnswer> {
+  const resolver = resolverFor(server);
   try {
     return { values: (await resolver.resolveTxt(fqdn)).map((chunks) => chunks.join('')) };
   } catch (err) {
@@ -104,13 +110,23 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
     const lagging = result.pending.length < servers.length && result.pending.every((m) => !m.error)
       ? ' (the other nameservers have it: a secondary is not getting the zone transfer, or is slow to)'
       : '';
+    const cname = await cnameAt(result.pending.find((m) => !m.error)?.server, fqdn);
+    const advice = cname
+      ? `there ${fqdn} is a CNAME to ${cname}, and a CNAME hides every other record at its name: remove the CNAME, or publish the record at ${cname}`
+      : 'check the record at your DNS host, or raise DNS_PROPAGATION_TIMEOUT';
     throw new PropagationError(
-      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s${lagging}; ` +
-        'check the record at your DNS host, or raise DNS_PROPAGATION_TIMEOUT',
+      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s${lagging}; ${advice}`,
     );
   }
   if (unreachable.length) opts.logger.warn({ fqdn, unreachable }, 'a nameserver address did not answer; its other addresses did');
   opts.logger.info({ fqdn, attempt: result.attempts, ms: result.elapsedMs }, 'TXT record visible at every nameserver');
+}
+
+/** The CNAME target `server` answers for `fqdn`, if any (asked once, when the wait has failed). */
+async function cnameAt(server: Nameserver | undefined, fqdn: string): Promise<string | undefined> {
+  if (!server) return undefined;
+  const resolver = resolverFor(server);
+  return resolver.resolveCname(fqdn).then((targets) => targets[0], () => undefined);
 }
 
 /** A server that does not (yet) answer every value, and the error when it did not answer at all. */

@@ -144,6 +144,20 @@ function publishedValues(): string[] {
     }
   }, 60_000);
 
+  test('a CNAME at the challenge name (which hides the TXT record) is named in the timeout, with what to do', async () => {
+    const name = '_acme-challenge.cname.example.test';
+    await zone.publisher.update([`update add ${name}. 60 CNAME _acme-challenge.elsewhere.test.`]);
+    try {
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'], env({ DOMAINS: 'cname.example.test', DNS_PROPAGATION_TIMEOUT: '3' }), dir).done;
+      expectExit(result, 6);
+      const failure = lines(result).find((l) => l.startsWith('nrcert:'));
+      expect(failure).toContain(`the TXT record ${name} was not visible at ${zone.primary.label}, ${zone.secondary.label} after`);
+      expect(failure).toContain(`there ${name} is a CNAME to _acme-challenge.elsewhere.test, and a CNAME hides every other record at its name: remove the CNAME, or publish the record at _acme-challenge.elsewhere.test`);
+    } finally {
+      await zone.publisher.update([`update delete ${name}. CNAME`]);
+    }
+  }, 60_000);
+
   test('doctor finds the zone through the machine\'s resolver and names both nameservers as answering', async () => {
     const result = await spawnInNamespace(zone.resolvConf, ['doctor', '--json'], env(), dir).done;
     const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
