@@ -90,12 +90,13 @@ function publishedValues(): string[] {
       const seen = await zone.txt(zone.secondary, NAME);
       return values.every((v) => seen.includes(v));
     }, 20_000, { what: 'both values at the secondary, by IXFR' });
+    expect(zone.output()).toMatch(/outgoing IXFR frozen[\s\S]*IXFR, incoming, remote [\d.]+@53, finished/);
     const result = await cli.done;
     expectExit(result, 0);
-    const lines = logLines(result);
-    const waiting = lines.filter((l) => l.msg === 'TXT record not visible yet');
-    const visible = lines.find((l) => l.msg === 'TXT record visible at every nameserver');
-    const validated = lines.find((l) => l.msg === 'DNS-01 challenges validated');
+    const logs = logLines(result);
+    const waiting = logs.filter((l) => l.msg === 'TXT record not visible yet');
+    const visible = logs.find((l) => l.msg === 'TXT record visible at every nameserver');
+    const validated = logs.find((l) => l.msg === 'DNS-01 challenges validated');
     // Found through the NS records: it waited for ns2 by name while ns1 already had both values.
     expect(waiting.length).toBeGreaterThan(0);
     expect(waiting[waiting.length - 1].waiting).toEqual([zone.secondary.label]);
@@ -105,7 +106,7 @@ function publishedValues(): string[] {
     expect(visible!.time).toBeGreaterThanOrEqual(releasedAt);
     expect(validated).toBeDefined();
     expect(validated!.time).toBeGreaterThanOrEqual(visible!.time);
-    expect(lines.some((l) => l.msg === 'certificate issued')).toBe(true);
+    expect(logs.some((l) => l.msg === 'certificate issued')).toBe(true);
     // Cleanup reached the zone as well.
     expect(publishedValues()).toEqual([]);
     await waitFor(async () => (await zone.txt(zone.primary, NAME)).length === 0, 5000, { what: 'the records removed at the primary' });

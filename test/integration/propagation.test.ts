@@ -1,3 +1,4 @@
+/** waitForTxt and nameserversFor against a real pebble-challtestsrv (a DNS server, not an authoritative one: see dns-authoritative.test.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
