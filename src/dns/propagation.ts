@@ -38,7 +38,8 @@ export async function nameserversFor(zone: string, resolvers?: string[]): Promis
       { cause: err },
     );
   }
-  const servers = await Promise.all(hosts.map((h) => resolveHostPort(h).catch(() => [])));
+  // Resolvers rotate NS records; sorted, the same servers read the same in every message.
+  const servers = await Promise.all([...hosts].sort().map((h) => resolveHostPort(h).catch(() => [])));
   if (servers.flat().length === 0) throw new PropagationError(`none of the nameservers of ${zone} (${hosts.join(', ')}) resolves to an address; set DNS_RESOLVERS`);
   return servers.flat();
 }

@@ -1,16 +1,19 @@
 /**
  * A real authoritative zone for tests: a Knot DNS primary and a secondary (Debian `knot`), each
  * on its own loopback address at port 53, the secondary fed by NOTIFY + IXFR from the primary.
- * The zone's NS records name both (ns1, ns2), so a client that looks the nameservers up finds
- * them. A resolv.conf pointing at the primary lets a child in its own mount namespace (see
- * spawnInNamespace) resolve the zone without anything on the host changing.
+ * The zone's NS records name both (ns1, ns2). An Unbound recursive resolver with a stub zone for
+ * it is what a resolv.conf names, so a child in its own mount namespace (see spawnInNamespace)
+ * finds the nameservers the way a Pi behind its router does, without anything on the host changing.
  *
  *   knsupdate ──RFC 2136──▶ ns1 (primary, 127.0.N.2) ──NOTIFY/IXFR──▶ ns2 (secondary, 127.0.N.3)
- *                            ▲ NS/A lookups (resolv.conf)              ▲ Pebble -dnsserver
+ *                            ▲ stub zone                                ▲ Pebble -dnsserver
+ *   resolv.conf ──▶ unbound (127.0.N.4): example.test via ns1, every other name refused
  *
- * Knot rather than BIND: named listens only on addresses configured on an interface (lo has
- * 127.0.0.1 alone), while knotd binds the addresses it is given, and 127.0.0.0/8 is local.
- * Port 53 needs root; the third octet N is picked at run time so runs can sit side by side.
+ * Knot and Unbound rather than BIND: named listens only on addresses configured on an interface
+ * (lo has 127.0.0.1 alone); knotd and unbound bind the addresses they are given, and all of
+ * 127.0.0.0/8 is local. Port 53 needs root; the third octet N is picked at run time so runs can
+ * sit side by side. Nothing is sent beyond loopback: Unbound refuses every name outside the zone
+ * and may only send from 127.0.N.4.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as dns } from 'node:dns';
@@ -26,8 +29,8 @@ import { waitFor } from './wait';
 /** Why the authoritative tests cannot run here (not root, no knotd, no mount namespace), or undefined. */
 export function authoritativeUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (port 53 and a mount namespace)';
-  for (const tool of ['knotd', 'knotc', 'knsupdate', 'unshare']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install knot knot-dnsutils)`;
+  for (const tool of ['knotd', 'knotc', 'knsupdate', 'unbound', 'unshare']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (apt-get install knot knot-dnsutils unbound)`;
   }
   const probe = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind /etc/hostname /etc/resolv.conf'], { encoding: 'utf8' });
   if (probe.status !== 0) return `no mount namespace here (unshare -m: ${(probe.stderr || probe.error?.message || '').trim()})`;
@@ -49,7 +52,9 @@ export interface AuthoritativeZone {
   secondary: ZoneServer;
   /** Publishes TXT records into the primary by dynamic update (for the Cloudflare fake). */
   publisher: NsupdatePublisher;
-  /** A resolv.conf naming the primary, for spawnInNamespace. */
+  /** The recursive resolver the namespace's resolv.conf names. */
+  resolver: string;
+  /** A resolv.conf naming the resolver, for spawnInNamespace. */
   resolvConf: string;
   /** The TXT values `server` answers at `name` right now (none on NXDOMAIN/NODATA). */
   txt(server: ZoneServer, name: string): Promise<string[]>;
@@ -74,13 +79,15 @@ export async function startAuthoritativeZone(zone = 'example.test'): Promise<Aut
     const n = await freeLoopbackBlock();
     const primary = server(`ns1.${zone}`, `127.0.${n}.2`);
     const secondary = server(`ns2.${zone}`, `127.0.${n}.3`);
+    const resolver = `127.0.${n}.4`;
     await mkdir(join(dir, 'primary'));
     await mkdir(join(dir, 'secondary'));
     await writeFile(join(dir, `${zone}.zone`), zoneFile(zone, primary, secondary));
     await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zone, primary, secondary));
     await writeFile(join(dir, 'secondary.conf'), secondaryConf(dir, zone, primary, secondary));
     const resolvConf = join(dir, 'resolv.conf');
-    await writeFile(resolvConf, `nameserver ${primary.address}\noptions timeout:1 attempts:2\n`);
+    await writeFile(join(dir, 'unbound.conf'), unboundConf(dir, zone, primary, resolver));
+    await writeFile(resolvConf, `nameserver ${resolver}\noptions timeout:1 attempts:2\n`);
     const output = () => processes.map((p) => `--- ${p.name} (${p.exitStatus() ?? 'running'}) ---\n${p.output()}`).join('\n');
     const txt = (s: ZoneServer, name: string) => query(s.address, name, 'TXT');
     const serves = (s: ZoneServer) => async () => (await query(s.address, zone, 'SOA')).length > 0;
@@ -88,9 +95,12 @@ export async function startAuthoritativeZone(zone = 'example.test'): Promise<Aut
     await waitFor(serves(primary), 10_000, { what: `the primary at ${primary.address}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
     processes.push(startServerProcess('knotd secondary', 'knotd', ['-c', join(dir, 'secondary.conf')], process.env, dir));
     await waitFor(serves(secondary), 10_000, { what: `the secondary at ${secondary.address}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
+    processes.push(startServerProcess('unbound', 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], process.env, dir));
+    const resolves = async () => (await query(resolver, zone, 'NS')).length === 2;
+    await waitFor(resolves, 10_000, { what: `the resolver at ${resolver}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
     const knotc = (...args: string[]) => run('knotc', ['-c', join(dir, 'primary.conf'), ...args]);
     return {
-      zone, primary, secondary, resolvConf, txt, output, stop,
+      zone, primary, secondary, resolver, resolvConf, txt, output, stop,
       publisher: new NsupdatePublisher({ address: primary.address, port: 53 }, zone),
       holdTransfers: () => knotc('zone-xfr-freeze', zone),
       releaseTransfers: async () => {
@@ -108,11 +118,11 @@ function server(host: string, address: string): ZoneServer {
   return { host, address, label: `${host} (${address})` };
 }
 
-/** A third octet N whose 127.0.N.2 and 127.0.N.3 are free at UDP port 53 (0 first: the classic 127.0.0.2/3). */
+/** A third octet N whose 127.0.N.2, .3 and .4 are free at UDP port 53 (0 first: the classic 127.0.0.2/3/4). */
 async function freeLoopbackBlock(): Promise<number> {
   const candidates = [0, ...Array.from({ length: 20 }, () => 1 + Math.floor(Math.random() * 250))];
   for (const n of candidates) {
-    if ((await udpFree(`127.0.${n}.2`)) && (await udpFree(`127.0.${n}.3`))) return n;
+    if ((await udpFree(`127.0.${n}.2`)) && (await udpFree(`127.0.${n}.3`)) && (await udpFree(`127.0.${n}.4`))) return n;
   }
   throw new Error('no free pair of loopback addresses at port 53');
 }
@@ -127,11 +137,12 @@ export function udpFree(address: string): Promise<boolean> {
 }
 
 /** Asks one server directly (no recursion involved); NXDOMAIN/NODATA/errors give []. */
-async function query(address: string, name: string, type: 'TXT' | 'SOA'): Promise<string[]> {
+async function query(address: string, name: string, type: 'TXT' | 'SOA' | 'NS'): Promise<string[]> {
   const resolver = new dns.Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([`${address}:53`]);
   try {
     if (type === 'SOA') return [(await resolver.resolveSoa(name)).nsname];
+    if (type === 'NS') return await resolver.resolveNs(name);
     return (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
   } catch {
     return [];
@@ -199,6 +210,37 @@ zone:
   - domain: ${zone}
     master: primary
     acl: notify
+`;
+}
+
+/**
+ * Unbound as the machine's resolver: recursion for the zone through a stub to the primary, and
+ * everything else refused locally (no root priming, no DNSSEC trust anchor to fetch), so it never
+ * sends a query beyond loopback; the zone's names are not cached past their TTL.
+ */
+function unboundConf(dir: string, zone: string, primary: ZoneServer, resolver: string): string {
+  return `server:
+  interface: ${resolver}
+  port: 53
+  do-ip6: no
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  username: ""
+  chroot: ""
+  directory: "${dir}"
+  pidfile: "${dir}/unbound.pid"
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "iterator"
+  outgoing-interface: ${resolver}
+  local-zone: "." refuse
+  local-zone: "${zone}." transparent
+stub-zone:
+  name: "${zone}"
+  stub-addr: ${primary.address}
+remote-control:
+  control-enable: no
 `;
 }
 
