@@ -87,12 +87,10 @@ async function queryTxt(server: Nameserver, fqdn: string): Promise<TxtAnswer> {
 export async function waitForTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions): Promise<void> {
   const progress = opts.progress ?? NO_PROGRESS;
   const labels = (missing: Missing[]) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
-  let unreachable: string[] = [];
+  let last = { missing: [] as Missing[], unreachable: [] as Missing[] };
   const look = async () => {
-    const answers = await Promise.all(servers.map((s) => queryTxt(s, fqdn)));
-    const verdict = judge(servers, answers, values);
-    unreachable = labels(verdict.unreachable);
-    return verdict.missing.length ? verdict.missing : undefined;
+    last = judge(servers, await Promise.all(servers.map((s) => queryTxt(s, fqdn))), values);
+    return last.missing.length ? last.missing : undefined;
   };
   let result;
   try {
@@ -108,8 +106,9 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
     progress.done();
   }
   if (result.pending) {
-    const lagging = result.pending.length < servers.length && result.pending.every((m) => !m.error)
-      ? ' (the other nameservers have it: a secondary is not getting the zone transfer, or is slow to)'
+    const complete = servers.length - result.pending.length - last.unreachable.length;
+    const lagging = complete > 0 && result.pending.every((m) => !m.error)
+      ? ` (the other nameservers have it: the zone update has not reached ${result.pending.length === 1 ? 'this one' : 'these'}; a secondary's zone transfer is late or blocked)`
       : '';
     const cname = await cnameAt(result.pending.find((m) => !m.error)?.server, fqdn);
     const advice = cname
@@ -119,7 +118,7 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
       `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s${lagging}; ${advice}`,
     );
   }
-  if (unreachable.length) opts.logger.warn({ fqdn, unreachable }, 'a nameserver address did not answer; its other addresses did');
+  if (last.unreachable.length) opts.logger.warn({ fqdn, unreachable: labels(last.unreachable) }, 'a nameserver address did not answer; its other addresses did');
   opts.logger.info({ fqdn, attempt: result.attempts, ms: result.elapsedMs }, 'TXT record visible at every nameserver');
 }
 
