@@ -18,9 +18,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import { createSocket } from 'node:dgram';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NsupdatePublisher } from '../fakes/nsupdate-publisher';
+import { writeConfigs } from './knot-config';
 import { CLI, type CliResult } from './cli';
 import { startServerProcess, type ServerProcess } from './process';
 import { makeTempDir, removeTempDir } from './tmp';
@@ -80,27 +80,20 @@ export async function startAuthoritativeZone(zone = 'example.test'): Promise<Aut
     const primary = server(`ns1.${zone}`, `127.0.${n}.2`);
     const secondary = server(`ns2.${zone}`, `127.0.${n}.3`);
     const resolver = `127.0.${n}.4`;
-    await mkdir(join(dir, 'primary'));
-    await mkdir(join(dir, 'secondary'));
-    await writeFile(join(dir, `${zone}.zone`), zoneFile(zone, primary, secondary));
-    await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zone, primary, secondary));
-    await writeFile(join(dir, 'secondary.conf'), secondaryConf(dir, zone, primary, secondary));
-    const resolvConf = join(dir, 'resolv.conf');
-    await writeFile(join(dir, 'unbound.conf'), unboundConf(dir, zone, primary, resolver));
-    await writeFile(resolvConf, `nameserver ${resolver}\noptions timeout:1 attempts:2\n`);
+    const resolvConf = await writeConfigs(dir, zone, primary, secondary, resolver);
     const output = () => processes.map((p) => `--- ${p.name} (${p.exitStatus() ?? 'running'}) ---\n${p.output()}`).join('\n');
-    const txt = (s: ZoneServer, name: string) => query(s.address, name, 'TXT');
+    const start = async (name: string, command: string, args: string[], ready: () => Promise<boolean>, what: string) => {
+      processes.push(startServerProcess(name, command, args, process.env, dir));
+      await waitFor(ready, 10_000, { what }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
+    };
     const serves = (s: ZoneServer) => async () => (await query(s.address, zone, 'SOA')).length > 0;
-    processes.push(startServerProcess('knotd primary', 'knotd', ['-c', join(dir, 'primary.conf')], process.env, dir));
-    await waitFor(serves(primary), 10_000, { what: `the primary at ${primary.address}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
-    processes.push(startServerProcess('knotd secondary', 'knotd', ['-c', join(dir, 'secondary.conf')], process.env, dir));
-    await waitFor(serves(secondary), 10_000, { what: `the secondary at ${secondary.address}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
-    processes.push(startServerProcess('unbound', 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], process.env, dir));
-    const resolves = async () => (await query(resolver, zone, 'NS')).length === 2;
-    await waitFor(resolves, 10_000, { what: `the resolver at ${resolver}` }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
+    await start('knotd primary', 'knotd', ['-c', join(dir, 'primary.conf')], serves(primary), `the primary at ${primary.address}`);
+    await start('knotd secondary', 'knotd', ['-c', join(dir, 'secondary.conf')], serves(secondary), `the secondary at ${secondary.address}`);
+    await start('unbound', 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], async () => (await query(resolver, zone, 'NS')).length === 2, `the resolver at ${resolver}`);
     const knotc = (...args: string[]) => run('knotc', ['-c', join(dir, 'primary.conf'), ...args]);
     return {
-      zone, primary, secondary, resolver, resolvConf, txt, output, stop,
+      zone, primary, secondary, resolver, resolvConf, output, stop,
+      txt: (s, name) => query(s.address, name, 'TXT'),
       publisher: new NsupdatePublisher({ address: primary.address, port: 53 }, zone),
       holdTransfers: () => knotc('zone-xfr-freeze', zone),
       releaseTransfers: async () => {
@@ -147,101 +140,6 @@ async function query(address: string, name: string, type: 'TXT' | 'SOA' | 'NS'):
   } catch {
     return [];
   }
-}
-
-function zoneFile(zone: string, primary: ZoneServer, secondary: ZoneServer): string {
-  // refresh 60 s, retry 10 s: a refused transfer is retried, but NOTIFY is what brings changes.
-  return [
-    `$ORIGIN ${zone}.`, '$TTL 60',
-    `@ IN SOA ${primary.host}. hostmaster.${zone}. 1 60 10 3600 5`,
-    `@ IN NS ${primary.host}.`, `@ IN NS ${secondary.host}.`,
-    `${primary.host}. IN A ${primary.address}`, `${secondary.host}. IN A ${secondary.address}`, '',
-  ].join('\n');
-}
-
-function serverSection(dir: string, name: string, listen: string): string {
-  return [
-    'server:', `  rundir: "${dir}/${name}"`, `  listen: ${listen}@53`, `  pidfile: "${dir}/${name}/knot.pid"`,
-    'database:', `  storage: "${dir}/${name}"`,
-    'log:', '  - target: stderr', '    any: info',
-  ].join('\n');
-}
-
-function primaryConf(dir: string, zone: string, primary: ZoneServer, secondary: ZoneServer): string {
-  return `${serverSection(dir, 'primary', primary.address)}
-remote:
-  - id: secondary
-    address: ${secondary.address}@53
-    via: ${primary.address}
-acl:
-  - id: update
-    address: 127.0.0.0/8
-    action: update
-  - id: transfer
-    address: ${secondary.address}
-    action: transfer
-template:
-  - id: default
-    storage: "${dir}"
-    zonefile-sync: -1
-    zonefile-load: difference-no-serial
-    journal-content: all
-zone:
-  - domain: ${zone}
-    notify: secondary
-    acl: [update, transfer]
-`;
-}
-
-function secondaryConf(dir: string, zone: string, primary: ZoneServer, secondary: ZoneServer): string {
-  return `${serverSection(dir, 'secondary', secondary.address)}
-remote:
-  - id: primary
-    address: ${primary.address}@53
-    via: ${secondary.address}
-acl:
-  - id: notify
-    address: ${primary.address}
-    action: notify
-template:
-  - id: default
-    storage: "${dir}/secondary"
-zone:
-  - domain: ${zone}
-    master: primary
-    acl: notify
-`;
-}
-
-/**
- * Unbound as the machine's resolver: recursion for the zone through a stub to the primary, and
- * everything else refused locally (no root priming, no DNSSEC trust anchor to fetch), so it never
- * sends a query beyond loopback; the zone's names are not cached past their TTL.
- */
-function unboundConf(dir: string, zone: string, primary: ZoneServer, resolver: string): string {
-  return `server:
-  interface: ${resolver}
-  port: 53
-  do-ip6: no
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: "${dir}/unbound.pid"
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-  outgoing-interface: ${resolver}
-  local-zone: "." refuse
-  local-zone: "${zone}." transparent
-stub-zone:
-  name: "${zone}"
-  stub-addr: ${primary.address}
-remote-control:
-  control-enable: no
-`;
 }
 
 function run(command: string, args: string[]): Promise<void> {
