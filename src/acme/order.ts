@@ -90,10 +90,16 @@ function refusesReplaces(err: unknown): boolean {
   return problemType === 'alreadyReplaced' || problemType === 'conflict' || status === 409 || (status === 400 && problemType === 'malformed');
 }
 
+/**
+ * Picks the dns-01 challenge of an authorization. Every other type is ignored, known or not:
+ * CAs add new ones (Let's Encrypt staging lists `dns-persist-01`), and RFC 8555 §7.1.4 lets the
+ * client answer any one it supports.
+ */
 async function dnsChallenge(client: Client, authz: Authorization): Promise<PendingChallenge> {
   const challenge = authz.challenges.find((c) => c.type === 'dns-01');
   if (!challenge) {
-    throw new AcmeError(`the ACME server offers no dns-01 challenge for ${authz.identifier.value}; this CA cannot issue it over DNS`);
+    const offered = authz.challenges.map((c) => c.type).join(', ') || 'none';
+    throw new AcmeError(`the ACME server offers no dns-01 challenge for ${authz.identifier.value} (it offers ${offered}); this CA cannot issue it over DNS`);
   }
   const value = await client.getChallengeKeyAuthorization(challenge);
   return { authz, challenge, fqdn: `_acme-challenge.${authz.identifier.value}`, value };

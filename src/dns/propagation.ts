@@ -18,6 +18,8 @@ export interface Nameserver {
   address: string;
   port: number;
   label: string;
+  /** The host name it was found under (an NS target or a DNS_RESOLVERS host); absent for an IP given as such. */
+  host?: string;
 }
 
 /**
@@ -36,7 +38,8 @@ export async function nameserversFor(zone: string, resolvers?: string[]): Promis
       { cause: err },
     );
   }
-  const servers = await Promise.all(hosts.map((h) => resolveHostPort(h).catch(() => [])));
+  // Resolvers rotate NS records; sorted, the same servers read the same in every message.
+  const servers = await Promise.all([...hosts].sort().map((h) => resolveHostPort(h).catch(() => [])));
   if (servers.flat().length === 0) throw new PropagationError(`none of the nameservers of ${zone} (${hosts.join(', ')}) resolves to an address; set DNS_RESOLVERS`);
   return servers.flat();
 }
@@ -47,13 +50,27 @@ async function resolveHostPort(spec: string): Promise<Nameserver[]> {
   const port = m[2] ? Number(m[2]) : 53;
   if (isIP(host)) return [{ address: host, port, label: spec }];
   const addresses = await dns.lookup(host, { all: true });
-  return addresses.map((a) => ({ address: a.address, port, label: `${host} (${a.address})` }));
+  return addresses.map((a) => ({ address: a.address, port, label: `${host} (${a.address})`, host }));
 }
 
 /** What one nameserver answered: the TXT values it has, or why it could not say. */
-async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: string[]; error?: string }> {
+interface TxtAnswer {
+  values: string[];
+  error?: string;
+}
+
+/** c-ares codes for "no answer came back" (as opposed to an answer without the value). */
+const UNREACHABLE = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/** A resolver that asks exactly `server`, once, for two seconds at most. */
+function resolverFor(server: Nameserver): dns.Resolver {
   const resolver = new dns.Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([isIP(server.address) === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`]);
+  return resolver;
+}
+
+async function queryTxt(server: Nameserver, fqdn: string): Promise<TxtAnswer> {
+  const resolver = resolverFor(server);
   try {
     return { values: (await resolver.resolveTxt(fqdn)).map((chunks) => chunks.join('')) };
   } catch (err) {
@@ -69,13 +86,11 @@ async function queryTxt(server: Nameserver, fqdn: string): Promise<{ values: str
  */
 export async function waitForTxt(fqdn: string, values: string[], servers: Nameserver[], opts: PropagationOptions): Promise<void> {
   const progress = opts.progress ?? NO_PROGRESS;
-  const labels = (missing: Array<{ server: Nameserver; error?: string }>) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
+  const labels = (missing: Missing[]) => missing.map((m) => `${m.server.label}${m.error ? ` (${m.error})` : ''}`);
+  let last = { missing: [] as Missing[], unreachable: [] as Missing[] };
   const look = async () => {
-    const answers = await Promise.all(servers.map((s) => queryTxt(s, fqdn)));
-    const missing = servers
-      .map((server, i) => ({ server, error: answers[i].error, complete: values.every((v) => answers[i].values.includes(v)) }))
-      .filter((m) => !m.complete);
-    return missing.length ? missing : undefined;
+    last = judge(servers, await Promise.all(servers.map((s) => queryTxt(s, fqdn))), values);
+    return last.missing.length ? last.missing : undefined;
   };
   let result;
   try {
@@ -91,10 +106,46 @@ export async function waitForTxt(fqdn: string, values: string[], servers: Namese
     progress.done();
   }
   if (result.pending) {
+    const complete = servers.length - result.pending.length - last.unreachable.length;
+    const lagging = complete > 0 && result.pending.every((m) => !m.error)
+      ? ` (the other nameservers have it: the zone update has not reached ${result.pending.length === 1 ? 'this one' : 'these'}; a secondary's zone transfer is late or blocked)`
+      : '';
+    const cname = await cnameAt(result.pending.find((m) => !m.error)?.server, fqdn);
+    const advice = cname
+      ? `there ${fqdn} is a CNAME to ${cname}, and a CNAME hides every other record at its name: remove the CNAME, or publish the record at ${cname}`
+      : 'check the record at your DNS host, or raise DNS_PROPAGATION_TIMEOUT';
     throw new PropagationError(
-      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s; ` +
-        'check the record in the Cloudflare dashboard, or raise DNS_PROPAGATION_TIMEOUT',
+      `the TXT record ${fqdn} was not visible at ${labels(result.pending).join(', ')} after ${Math.round(result.elapsedMs / 1000)} s${lagging}; ${advice}`,
     );
   }
+  if (last.unreachable.length) opts.logger.warn({ fqdn, unreachable: labels(last.unreachable) }, 'a nameserver address did not answer; its other addresses did');
   opts.logger.info({ fqdn, attempt: result.attempts, ms: result.elapsedMs }, 'TXT record visible at every nameserver');
+}
+
+/** The CNAME target `server` answers for `fqdn`, if any (asked once, when the wait has failed). */
+async function cnameAt(server: Nameserver | undefined, fqdn: string): Promise<string | undefined> {
+  if (!server) return undefined;
+  const resolver = resolverFor(server);
+  return resolver.resolveCname(fqdn).then((targets) => targets[0], () => undefined);
+}
+
+/** A server that does not (yet) answer every value, and the error when it did not answer at all. */
+interface Missing {
+  server: Nameserver;
+  error?: string;
+}
+
+/**
+ * Which servers still lack a value. Addresses of one host (an NS name with A and AAAA records)
+ * are one nameserver: an address that gives no answer at all (no IPv6 route from a Pi, a
+ * firewalled path) is set aside when another address of the same host answered, otherwise the
+ * wait could never end; every address that does answer must have every value. A host none of
+ * whose addresses answers is missing.
+ */
+function judge(servers: Nameserver[], answers: TxtAnswer[], values: string[]): { missing: Missing[]; unreachable: Missing[] } {
+  const rows = servers.map((server, i) => ({ server, error: answers[i].error, complete: values.every((v) => answers[i].values.includes(v)) }));
+  const answered = (host: string | undefined) => rows.some((r) => r.server.host === host && !UNREACHABLE.has(r.error ?? ''));
+  const setAside = rows.filter((r) => r.server.host !== undefined && UNREACHABLE.has(r.error ?? '') && answered(r.server.host));
+  const missing = rows.filter((r) => !r.complete && !setAside.includes(r));
+  return { missing: missing.map(({ server, error }) => ({ server, error })), unreachable: setAside.map(({ server, error }) => ({ server, error })) };
 }

@@ -17,8 +17,16 @@ export function fqdn(name: string): string {
   return name.endsWith('.') ? name : `${name}.`;
 }
 
+/** Where the Cloudflare fake puts the TXT records it holds, so a DNS server serves them. */
+export interface TxtPublisher {
+  /** Adds one value to `name` (other values of that name stay). */
+  add(name: string, value: string): Promise<void>;
+  /** Makes `values` the complete set of TXT values of `name` (none: the name has no TXT). */
+  replace(name: string, values: string[]): Promise<void>;
+}
+
 /** Serialised writer of TXT values into one challtestsrv management API. */
-export class ChalltestsrvPublisher {
+export class ChalltestsrvPublisher implements TxtPublisher {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly managementUrl: string) {}

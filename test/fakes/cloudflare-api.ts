@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChalltestsrvPublisher } from './challtestsrv-publisher';
+import { ChalltestsrvPublisher, type TxtPublisher } from './challtestsrv-publisher';
 import { CfHttpError, failure, type FakeReply } from './cloudflare-envelope';
 import { type FakeDnsRecord, hexId } from './cloudflare-records';
 import { route, type FakeState, type TokenState } from './cloudflare-routes';
@@ -39,6 +39,8 @@ export interface CloudflareFakeOptions {
   tokens: Record<string, FakeTokenOption>;
   /** challtestsrv management base URL; when set, TXT records are published there. */
   challtestsrvManagementUrl?: string;
+  /** Publishes TXT records elsewhere instead (e.g. a real primary by dynamic update); wins over challtestsrvManagementUrl. */
+  publisher?: TxtPublisher;
   /** false: drop every record's comment, as a DNS host that does not keep comments would (default true). */
   keepComments?: boolean;
 }
@@ -199,9 +201,9 @@ export async function startCloudflareFake(opts: CloudflareFakeOptions): Promise<
     tokens: tokenStates(opts.tokens),
     records: new Map(),
     keepComments: opts.keepComments ?? true,
-    publisher: opts.challtestsrvManagementUrl
+    publisher: opts.publisher ?? (opts.challtestsrvManagementUrl
       ? new ChalltestsrvPublisher(opts.challtestsrvManagementUrl.replace(/\/$/, ''))
-      : undefined,
+      : undefined),
   };
   const rules: FailureRule[] = [];
   const requests: FakeRequest[] = [];

@@ -2,7 +2,7 @@
  * The endpoints of the Cloudflare fake: token verify, zone list, and DNS record list / get /
  * create / delete, with Cloudflare's status and error codes (see cloudflare-api.ts for the list).
  */
-import type { ChalltestsrvPublisher } from './challtestsrv-publisher';
+import type { TxtPublisher } from './challtestsrv-publisher';
 import {
   authenticationError, CfHttpError, couldNotRoute, ok, paginate, type FakeReply,
 } from './cloudflare-envelope';
@@ -25,7 +25,7 @@ export interface FakeState {
   records: Map<string, FakeDnsRecord>;
   /** false: records are stored without their comment. */
   keepComments: boolean;
-  publisher: ChalltestsrvPublisher | undefined;
+  publisher: TxtPublisher | undefined;
 }
 
 /** One request, parsed: `segments` is the path after /client/v4, split on '/'. */

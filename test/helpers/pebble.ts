@@ -28,6 +28,8 @@ export interface PebbleOptions {
   nonceRejectPercent?: number;
   /** Run Pebble with `-strict` (default false). */
   strict?: boolean;
+  /** 'address:port' Pebble resolves challenges at instead of challtestsrv (e.g. a real secondary). */
+  dnsServer?: string;
 }
 
 /** A running Pebble + challtestsrv pair and what a client needs to use it. */
@@ -159,7 +161,7 @@ function startProcesses(dir: string, ports: Ports, opts: PebbleOptions): ServerP
     '-management', `127.0.0.1:${ports.challManagement}`,
     '-http01', '', '-https01', '', '-tlsalpn01', '',
   ], pebbleEnv(opts), dir);
-  const pebbleArgs = ['-config', join(dir, 'pebble-config.json'), '-dnsserver', `127.0.0.1:${ports.dns}`];
+  const pebbleArgs = ['-config', join(dir, 'pebble-config.json'), '-dnsserver', opts.dnsServer ?? `127.0.0.1:${ports.dns}`];
   if (opts.strict) pebbleArgs.push('-strict');
   const pebble = startServerProcess('pebble', 'pebble', pebbleArgs, pebbleEnv(opts), dir);
   return [chall, pebble];

@@ -1,3 +1,4 @@
+/** waitForTxt and nameserversFor against a real pebble-challtestsrv (a DNS server, not an authoritative one: see dns-authoritative.test.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,38 @@ describe('waitForTxt', () => {
     expect(err).toBeInstanceOf(PropagationError);
     expect((err as Error).message).toContain(`dead:${unused}`);
     expect((err as Error).message).not.toContain(`127.0.0.1:${dnsPort}`);
+  });
+
+  it('sets aside an address of a nameserver that gives no answer when another address of the same host has every value', async () => {
+    const name = freshName();
+    await publisher.add(name, 'v');
+    const [unused] = (await freePorts(1, { udp: true })) as [number];
+    const host = 'ns2.example.test';
+    const both: Nameserver[] = [
+      { address: '127.0.0.1', port: dnsPort, label: `${host} (127.0.0.1)`, host },
+      { address: '127.0.0.1', port: unused, label: `${host} (unreachable)`, host },
+    ];
+    const { logger, lines } = capturingLogger();
+    await waitForTxt(name, ['v'], both, { timeoutMs: 3000, logger });
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'a nameserver address did not answer; its other addresses did', unreachable: [`${host} (unreachable) (ECONNREFUSED)`] }),
+      expect.objectContaining({ msg: 'TXT record visible at every nameserver', attempt: 1 }),
+    ]);
+  });
+
+  it('still waits for a host none of whose addresses answers', async () => {
+    const name = freshName();
+    await publisher.add(name, 'v');
+    const [a, b] = (await freePorts(2, { udp: true })) as [number, number];
+    const servers2: Nameserver[] = [
+      { address: '127.0.0.1', port: dnsPort, label: 'ns1 (has it)', host: 'ns1.example.test' },
+      { address: '127.0.0.1', port: a, label: 'ns3 (a)', host: 'ns3.example.test' },
+      { address: '127.0.0.1', port: b, label: 'ns3 (b)', host: 'ns3.example.test' },
+    ];
+    const err2 = await waitForTxt(name, ['v'], servers2, { timeoutMs: 1500, logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(PropagationError);
+    expect((err2 as Error).message).toContain('not visible at ns3 (a) (ECONNREFUSED), ns3 (b) (ECONNREFUSED) after');
+    expect((err2 as Error).message).not.toContain('zone transfer');
   });
 
   it('stops promptly with AbortedError when the signal fires', async () => {

@@ -1,0 +1,186 @@
+/**
+ * The propagation check used in production, against real authoritative servers: DNS_RESOLVERS is
+ * unset, so nrcert looks up the NS records of example.test through the machine's resolver (its
+ * own mount namespace's /etc/resolv.conf) and asks ns1 (Knot primary) and ns2 (Knot secondary,
+ * fed by NOTIFY + IXFR) directly. The Cloudflare fake publishes into the primary by dynamic
+ * update; Pebble validates at the secondary only, so a CA told too early fails the order.
+ */
+import { join } from 'node:path';
+import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
+import { SENTINEL_TOKEN, type CliResult } from '../helpers/cli';
+import { authoritativeUnavailable, spawnCommandInNamespace, spawnInNamespace, startAuthoritativeZone, udpFree, type AuthoritativeZone } from '../helpers/knot';
+import { startPebble, type PebbleEnv } from '../helpers/pebble';
+import { makeTempDir, removeTempDir } from '../helpers/tmp';
+import { waitFor } from '../helpers/wait';
+
+const unavailable = authoritativeUnavailable();
+// In CI (root, packages installed by .ci/run) these tests must run: a missing piece fails them.
+const skip = unavailable !== undefined && process.env.CI !== 'true';
+if (skip) console.log(`skipping the authoritative DNS tests: ${unavailable}`);
+
+const NAME = '_acme-challenge.example.test';
+let zone: AuthoritativeZone;
+let pebble: PebbleEnv;
+let fake: CloudflareFake;
+let dir: string;
+
+/** Fails with the run's output and the servers' logs when the exit code is not `code`. */
+function expectExit(result: CliResult, code: number): void {
+  if (result.code !== code) throw new Error(`exit ${result.code} (expected ${code})\n${result.stdout}\n${result.stderr}\n${zone.output()}`);
+}
+
+function env(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    NODE_EXTRA_CA_CERTS: pebble.caCertPath,
+    DOMAINS: 'example.test,*.example.test',
+    ACME_DIRECTORY: pebble.directoryUrl,
+    CLOUDFLARE_API_TOKEN: SENTINEL_TOKEN,
+    CLOUDFLARE_BASE_URL: fake.baseURL,
+    DNS_PROPAGATION_TIMEOUT: '30',
+    CERT_DIR: join(dir, 'certs'),
+    STATE_DIR: join(dir, 'state'),
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'json',
+    ...overrides,
+  };
+}
+
+/** The JSON log lines of one run (stderr), each with its pino `time` in ms. */
+function logLines(result: CliResult): Array<Record<string, unknown> & { msg: string; time: number }> {
+  return result.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+/** The values nrcert asked the fake to publish at NAME. */
+function publishedValues(): string[] {
+  return fake.records().filter((r) => r.type === 'TXT' && r.name === NAME).map((r) => r.content.replace(/^"|"$/g, ''));
+}
+
+(skip ? describe.skip : describe)('nrcert against a real primary and secondary (DNS_RESOLVERS unset)', () => {
+  beforeAll(async () => {
+    if (unavailable) throw new Error(`the authoritative DNS tests cannot run: ${unavailable}`);
+    zone = await startAuthoritativeZone('example.test');
+    pebble = await startPebble({ dnsServer: `${zone.secondary.address}:53` });
+    fake = await startCloudflareFake({ zones: [{ name: 'example.test' }], tokens: { [SENTINEL_TOKEN]: {} }, publisher: zone.publisher });
+    dir = await makeTempDir('dnsauth-');
+  }, 60_000);
+
+  afterAll(async () => {
+    await fake?.stop();
+    await pebble?.stop();
+    await zone?.stop();
+    if (dir) await removeTempDir(dir);
+  });
+
+  test('waits until the secondary, too, answers both values, then tells the CA, which validates at the secondary', async () => {
+    await zone.holdTransfers();
+    const cli = spawnInNamespace(zone.resolvConf, ['renew', '--force'], env(), dir);
+    // Both values reach the primary by dynamic update while the secondary cannot fetch them.
+    await waitFor(async () => {
+      const values = publishedValues();
+      return values.length === 2 && (await zone.txt(zone.primary, NAME)).filter((v) => values.includes(v)).length === 2;
+    }, 20_000, { what: 'both values at the primary' });
+    const values = publishedValues();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await zone.txt(zone.secondary, NAME)).toEqual([]);
+    const releasedAt = Date.now();
+    await zone.releaseTransfers();
+    await waitFor(async () => {
+      const seen = await zone.txt(zone.secondary, NAME);
+      return values.every((v) => seen.includes(v));
+    }, 20_000, { what: 'both values at the secondary, by IXFR' });
+    expect(zone.output()).toMatch(/outgoing IXFR frozen[\s\S]*IXFR, incoming, remote [\d.]+@53, finished/);
+    const result = await cli.done;
+    expectExit(result, 0);
+    const logs = logLines(result);
+    const waiting = logs.filter((l) => l.msg === 'TXT record not visible yet');
+    const visible = logs.find((l) => l.msg === 'TXT record visible at every nameserver');
+    const validated = logs.find((l) => l.msg === 'DNS-01 challenges validated');
+    // Found through the NS records: it waited for ns2 by name while ns1 already had both values.
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting[waiting.length - 1].waiting).toEqual([zone.secondary.label]);
+    expect(visible).toBeDefined();
+    expect(visible!.fqdn).toBe(NAME);
+    // Only after the secondary could have had them (the release), and before the CA was told.
+    expect(visible!.time).toBeGreaterThanOrEqual(releasedAt);
+    expect(validated).toBeDefined();
+    expect(validated!.time).toBeGreaterThanOrEqual(visible!.time);
+    expect(logs.some((l) => l.msg === 'certificate issued')).toBe(true);
+    // Cleanup reached the zone as well.
+    expect(publishedValues()).toEqual([]);
+    await waitFor(async () => (await zone.txt(zone.primary, NAME)).length === 0, 5000, { what: 'the records removed at the primary' });
+  }, 60_000);
+
+  test('with the secondary stuck, times out naming it (exit 6) and removes the records', async () => {
+    await zone.holdTransfers();
+    try {
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'], env({ DNS_PROPAGATION_TIMEOUT: '4' }), dir).done;
+      expectExit(result, 6);
+      const failure = lines(result).find((l) => l.includes('was not visible at'));
+      expect(failure).toContain(`the TXT record ${NAME} was not visible at ${zone.secondary.label} after`);
+      expect(failure).not.toContain(zone.primary.host);
+      expect(failure).toContain("the other nameservers have it: the zone update has not reached this one; a secondary's zone transfer is late or blocked");
+      expect(result.stderr).toContain('DNS_PROPAGATION_TIMEOUT');
+      expect(publishedValues()).toEqual([]);
+    } finally {
+      await zone.releaseTransfers();
+    }
+  }, 60_000);
+
+  test('an address of a nameserver that gives no answer (an AAAA of ns2 with nothing behind it) does not hold the wait when its other address answers', async () => {
+    const ns2 = `${zone.secondary.host}.`;
+    // An IPv4-mapped IPv6 address: asked over an IPv6 socket, it stays on loopback (unlike a real
+    // IPv6 address, which could leave the machine), and [::1]:53 may hold a distribution's resolver.
+    const silent = zone.secondary.address.replace(/\.3$/, '.5');
+    const aaaa = `::ffff:${silent}`;
+    if (!(await udpFree(silent))) throw new Error(`something listens at ${silent}:53: this test needs an address with nothing behind it`);
+    // TTL 1: the resolver caches the address, and the later tests must not meet it.
+    await zone.publisher.update([`update add ${ns2} 1 AAAA ${aaaa}`]);
+    try {
+      await waitFor(async () => (await dnsLookupInNamespace(zone.secondary.host)).includes(aaaa), 10_000, { what: `ns2 AAAA ${aaaa} at the resolver` });
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'], env({ DNS_PROPAGATION_TIMEOUT: '10' }), dir).done;
+      expectExit(result, 0);
+      const logs = logLines(result);
+      const unreachable = logs.find((l) => l.msg === 'a nameserver address did not answer; its other addresses did');
+      expect(unreachable?.unreachable).toEqual([`${zone.secondary.host} (${aaaa}) (ECONNREFUSED)`]);
+      expect(logs.some((l) => l.msg === 'TXT record visible at every nameserver')).toBe(true);
+    } finally {
+      await zone.publisher.update([`update delete ${ns2} AAAA`]);
+      await waitFor(async () => !(await dnsLookupInNamespace(zone.secondary.host)).includes(aaaa), 10_000, { what: `ns2 AAAA ${aaaa} gone from the resolver` });
+    }
+  }, 60_000);
+
+  test('a CNAME at the challenge name (which hides the TXT record) is named in the timeout, with what to do', async () => {
+    const name = '_acme-challenge.cname.example.test';
+    await zone.publisher.update([`update add ${name}. 60 CNAME _acme-challenge.elsewhere.test.`]);
+    try {
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'], env({ DOMAINS: 'cname.example.test', DNS_PROPAGATION_TIMEOUT: '3' }), dir).done;
+      expectExit(result, 6);
+      const failure = lines(result).find((l) => l.startsWith('nrcert:'));
+      // The resolver rotates the NS records; nrcert names them sorted.
+      expect(failure).toContain(`the TXT record ${name} was not visible at ${zone.primary.label}, ${zone.secondary.label} after`);
+      expect(failure).toContain(`there ${name} is a CNAME to _acme-challenge.elsewhere.test, and a CNAME hides every other record at its name: remove the CNAME, or publish the record at _acme-challenge.elsewhere.test`);
+    } finally {
+      await zone.publisher.update([`update delete ${name}. CNAME`]);
+    }
+  }, 60_000);
+
+  test('doctor finds the zone through the machine\'s resolver and names both nameservers as answering', async () => {
+    const result = await spawnInNamespace(zone.resolvConf, ['doctor', '--json'], env(), dir).done;
+    const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
+    const check = report.checks.find((c) => c.id === 'dns');
+    expect(check).toEqual(expect.objectContaining({ status: 'ok' }));
+    expect(check!.message).toBe(`2 servers (the nameservers of example.test) answer DNS queries: ${zone.primary.label}, ${zone.secondary.label}`);
+  }, 60_000);
+});
+
+/** The addresses `host` has for a process in the test's namespace (getent ahosts, i.e. getaddrinfo). */
+async function dnsLookupInNamespace(host: string): Promise<string> {
+  const result = await spawnCommandInNamespace(zone.resolvConf, ['getent', 'ahosts', host]);
+  return result.stdout;
+}
+
+function lines(result: CliResult): string[] {
+  return `${result.stdout}\n${result.stderr}`.split('\n');
+}
