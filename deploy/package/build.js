@@ -51,6 +51,15 @@ const VENDOR = {
   pino: { cjs: 'pino' },
 };
 
+/**
+ * Bundles for nrcert's own code only, never shared with another bundle: acme-client carries its
+ * own (older) @peculiar/x509, which must stay inside its bundle.
+ */
+const PRIVATE = new Set(['peculiar-x509', 'reflect-metadata']);
+
+/** Bundles minified whole (identifiers too): their names never reach a message. */
+const SMALL = new Set(['node-forge', 'peculiar-x509', 'reflect-metadata', 'bcryptjs']);
+
 /** Specifier in the compiled code → vendor bundle name. */
 const SPECIFIERS = new Map(
   Object.entries(VENDOR).flatMap(([name, v]) => (v.cjs ? [[v.cjs, name]] : v.esm.map(([, spec]) => [spec, name]))),
@@ -72,7 +81,7 @@ function siblingBundles(self) {
     setup(build) {
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         const other = SPECIFIERS.get(args.path);
-        if (other && other !== self && args.importer) return { path: `./${other}.js`, external: true };
+        if (other && other !== self && args.importer && !PRIVATE.has(other)) return { path: `./${other}.js`, external: true };
         return undefined;
       });
     },
@@ -92,9 +101,11 @@ async function bundleVendor(dir) {
       format: 'cjs',
       target: 'node20',
       outfile: path.join(dir, `${name}.js`),
-      // Whitespace and syntax only: identifiers (and so error class names) stay readable.
+      // Whitespace and syntax only, so identifiers (and so error class names) stay readable; the
+      // libraries whose names nrcert never shows (crypto, PKCS#12) are minified whole.
       minifyWhitespace: true,
       minifySyntax: true,
+      minifyIdentifiers: SMALL.has(name),
       legalComments: 'none',
       metafile: true,
       logLevel: 'error',
