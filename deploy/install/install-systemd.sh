@@ -63,14 +63,17 @@ id nrcert >/dev/null 2>&1 ||
 say "package $PACKAGE -> $PREFIX"
 rm -rf "$PREFIX.new" && mkdir -p "$PREFIX.new"
 if [ -d "$PACKAGE" ]; then
-  cp -a "$PACKAGE/." "$PREFIX.new/"
+  # The package's files only: never a checkout's .env (a token) or .git.
+  for entry in package.json dist deploy node_modules .env.example README.md LICENSE; do
+    [ ! -e "$PACKAGE/$entry" ] || cp -a "$PACKAGE/$entry" "$PREFIX.new/"
+  done
 else
   # npm pack layout: everything under package/
   tar -xzf "$PACKAGE" -C "$PREFIX.new" --strip-components=1 --no-same-owner
 fi
 [ -f "$PREFIX.new/dist/cli/index.js" ] || die "$PACKAGE holds no dist/cli/index.js: not a built nrcert package"
 [ -d "$PREFIX.new/node_modules" ] || (cd "$PREFIX.new" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
-chown -R root:root "$PREFIX.new" && chmod -R go-w,a+rX "$PREFIX.new"
+chown -R root:root "$PREFIX.new" && chmod -R u+rwX,go+rX,go-w "$PREFIX.new"
 rm -rf "$PREFIX.old"
 [ ! -e "$PREFIX" ] || mv "$PREFIX" "$PREFIX.old"
 mv "$PREFIX.new" "$PREFIX" && rm -rf "$PREFIX.old"

@@ -56,6 +56,7 @@ export async function layOutRaspios(c: Container, port: number): Promise<void> {
     adduser --quiet --disabled-password --gecos '' --uid 1000 pi
     adduser --quiet --disabled-password --gecos '' eve
     chmod 0700 /home/pi /home/eve
+    grep -q "$(cat /etc/hostname)" /etc/hosts || echo "127.0.1.1 $(cat /etc/hostname)" >> /etc/hosts
     echo 'pi ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/010_pi-nopasswd && chmod 0440 /etc/sudoers.d/010_pi-nopasswd
     install -d -o pi -g pi -m 0755 /home/pi/.node-red
   `);

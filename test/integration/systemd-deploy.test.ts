@@ -90,8 +90,12 @@ function installed(): X509Certificate {
 
 const names = (cert: X509Certificate) => (cert.subjectAltName ?? '').replace(/DNS:/g, '').split(', ').sort();
 const prop = async (unit: string, p: string) => (await c.sh(`systemctl show -p ${p} --value ${unit}`)).trim();
-const cursor = async () => (await c.sh('journalctl -n 0 --show-cursor --no-pager')).match(/cursor: (\S+)/)![1];
-const journal = async (since: string, args: string) => c.sh(`journalctl --no-pager --after-cursor='${since}' ${args}`);
+/**
+ * A point in the journal to read from: the container's clock in microseconds. (Not a cursor:
+ * journalctl 252 with --after-cursor and a filter such as -p err skips the first matching entry.)
+ */
+const cursor = async () => (await c.sh('date +%s.%6N')).trim();
+const journal = async (since: string, args: string) => c.sh(`journalctl --no-pager --since=@${since} ${args}`);
 const challengeRecords = () => stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'));
 
 /** Waits until Node-RED serves the certificate installed in CERT_DIR and it names `domains`. */
@@ -102,6 +106,16 @@ async function waitServed(domains: string, timeoutMs = 60_000): Promise<X509Cert
     return cert.fingerprint256 === installed().fingerprint256 && names(cert).join(',') === domains.split(',').sort().join(',');
   }, timeoutMs, { what: `Node-RED serving the installed certificate for ${domains}`, intervalMs: 250 });
   return cert!;
+}
+
+/** Awaits `work`; when it fails, adds what `diagnose` prints (a journal, a listing) to the error. */
+async function diagnosed<T>(work: Promise<T>, diagnose: () => Promise<string>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const details = await diagnose().catch((e: Error) => `(diagnosis failed: ${e.message})`);
+    throw new Error(`${(err as Error).message}\n--- diagnosis ---\n${details}`);
+  }
 }
 
 const describeContainer = unavailable ? describe.skip : describe;
@@ -175,7 +189,8 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     await override({ DOMAINS: 'nozone.test,*.nozone.test' });
     await c.sh('systemctl restart nrcert');
     let errors = '';
-    await waitFor(async () => /renewal failed/.test((errors = await journal(since, '-u nrcert -p err -o cat'))), 60_000, { what: 'a failed renewal in journalctl -p err', intervalMs: 500 });
+    await diagnosed(waitFor(async () => /renewal failed/.test((errors = await journal(since, '-u nrcert -p err -o cat'))), 60_000, { what: 'a failed renewal in journalctl -p err', intervalMs: 500 }),
+      () => journal(since, '-u nrcert -o short-precise'));
     console.log(`journalctl -u nrcert -p err:\n${errors}`);
     expect(errors).toMatch(/nozone\.test/);
     expect(errors).not.toContain(SENTINEL_TOKEN);
@@ -188,7 +203,7 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
 
   test('systemctl stop nrcert mid-renewal leaves no TXT record, no lock and no failed unit', async () => {
     const since = await cursor();
-    const silentResolver = `127.0.0.1:${(silent.address()).port}`;
+    const silentResolver = `127.0.0.1:${silent.address().port}`;
     await override({ DOMAINS: `${BASE},stop.example.test`, DNS_RESOLVERS: silentResolver, DNS_PROPAGATION_TIMEOUT: '120' });
     await c.sh('systemctl restart nrcert');
     await waitFor(() => challengeRecords().length >= 2, 60_000, { what: 'TXT records at the Cloudflare fake', intervalMs: 200 });
@@ -250,6 +265,20 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     expect(await c.sh('systemctl list-timers --no-legend nrcert-renew.timer')).toMatch(/nrcert-renew\.timer/);
   }, 240_000);
 
+  test('systemctl stop nrcert-renew.service mid-renewal: exit 130 counts as success, no TXT record, no lock', async () => {
+    const silentResolver = `127.0.0.1:${silent.address().port}`;
+    await override({ DOMAINS: `${BASE},stop.example.test`, DNS_RESOLVERS: silentResolver, DNS_PROPAGATION_TIMEOUT: '120' });
+    await c.sh('systemctl start --no-block nrcert-renew.service');
+    await waitFor(() => challengeRecords().length >= 2, 60_000, { what: 'TXT records at the Cloudflare fake', intervalMs: 200 });
+    await c.sh('systemctl stop nrcert-renew.service', 150_000);
+    expect(challengeRecords()).toEqual([]);
+    expect(existsSync(join(c.root, 'var/lib/nrcert/lock'))).toBe(false);
+    expect(await prop('nrcert-renew.service', 'ExecMainStatus')).toBe('130');
+    expect(await prop('nrcert-renew.service', 'Result')).toBe('success');
+    expect((await c.exec(['systemctl', 'is-failed', 'nrcert-renew.service'])).stdout.trim()).toBe('inactive');
+    await override({});
+  }, 240_000);
+
   test('sudo nrcert init --non-interactive leaves Node-RED running and serving the certificate', async () => {
     // Back to the state before nrcert: its units off, Node-RED's own settings.js, no certificates.
     await c.sh(`systemctl disable --now nrcert-renew.timer nrcert.service
@@ -266,7 +295,7 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     ].join(' ')], { timeoutMs: 180_000 });
     console.log(`sudo nrcert init: exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     expect(r.code).toBe(0);
-    await waitServed(BASE, 60_000);
+    await diagnosed(waitServed(BASE, 60_000), () => c.sh(`journalctl -u nodered -n 30 --no-pager; ls -laR ${CERT_DIR}`));
     expect(await prop('nodered', 'ActiveState')).toBe('active');
     expect(await c.sh(`runuser -u pi -- cat ${CERT_DIR}/privkey.pem`)).toMatch(/BEGIN PRIVATE KEY/);
   }, 300_000);
