@@ -31,7 +31,8 @@ if (unavailable) console.warn(`systemd-deploy.test.ts: skipped, a systemd contai
 
 const CERT_DIR = '/home/pi/.node-red/certs';
 const BASE = 'example.test,*.example.test';
-const INSTALL = '/mnt/nrcert-src/deploy/install/install-systemd.sh';
+/** The script as the package ships it (package.json `files` has deploy/). */
+const INSTALL = '/mnt/nrcert-package/deploy/install/install-systemd.sh';
 
 let stack: Stack;
 let tmp: string;
@@ -50,7 +51,7 @@ function settings(domains: string, extra: Record<string, string> = {}): string {
     DNS_PROPAGATION_TIMEOUT: '20',
     NODE_EXTRA_CA_CERTS: '/usr/local/share/nrcert-test/pebble-tls.pem',
     NODE_RED_URL: `https://127.0.0.1:${port}`,
-    NODE_RED_VERIFY_TIMEOUT: '30',
+    NODE_RED_VERIFY_TIMEOUT: '90',
     RENEW_START_DELAY: '1',
     LOG_LEVEL: 'info',
     ...extra,
@@ -131,7 +132,6 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     c = await bootContainer(join(tmp, 'root'), [
       { host: realpathSync(join(REPO, 'node_modules')), container: '/usr/lib/node_modules', readOnly: true },
       { host: pkg, container: '/mnt/nrcert-package', readOnly: true },
-      { host: REPO, container: '/mnt/nrcert-src', readOnly: true },
     ]);
     copyNode(c.root);
     c.writeFile('usr/local/share/nrcert-test/pebble-tls.pem', readFileSync(stack.pebble.caCertPath));
@@ -232,9 +232,9 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     await install(domains, '--restart polkit');
     expect(existsSync(join(c.root, 'etc/polkit-1/rules.d/50-nrcert-restart-nodered.rules'))).toBe(true);
     const pidAfterInstall = await prop('nodered', 'MainPID');
-    await waitServed(domains, 90_000);
-    await waitFor(async () => /Node-RED serves the installed certificate/.test(await journal(since, '-u nrcert -o cat')), 30_000, { what: 'the served-certificate check' });
-    console.log(`polkit case, the journal:\n${await journal(since, '-u nrcert -u nodered -u polkit -o short-precise')}`);
+    const story = () => journal(since, '-u nrcert -u nodered -u polkit -o short-precise');
+    await diagnosed(waitServed(domains, 90_000), story);
+    await diagnosed(waitFor(async () => /Node-RED serves the installed certificate/.test(await journal(since, '-u nrcert -o cat')), 90_000, { what: 'the served-certificate check' }), story);
     expect(await prop('nodered', 'MainPID')).not.toBe(pidAfterInstall);
     expect(await c.sh(`grep -c '^RESTART_COMMAND=systemctl restart nodered$' /etc/nrcert/nrcert.env`)).toBe('1\n');
     expect(await journal(since, '-u nrcert -p err -o cat')).toBe('');
@@ -247,7 +247,8 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     await c.reboot();
     console.log(`container rebooted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await waitFor(async () => (await served()).fingerprint256 === before.fingerprint256, 60_000, { what: 'Node-RED serving after the reboot', intervalMs: 250 });
-    await waitFor(async () => /not due for renewal/.test(await c.sh('journalctl -b -u nrcert -o cat --no-pager')), 60_000, { what: 'nrcert\'s first check after boot', intervalMs: 500 });
+    await diagnosed(waitFor(async () => /not due for renewal/.test(await c.sh('journalctl -b -u nrcert -o cat --no-pager')), 60_000, { what: 'nrcert\'s first check after boot', intervalMs: 500 }),
+      () => c.sh('journalctl -b -u nrcert -u nodered -o short-precise --no-pager'));
     expect((await c.sh(`readlink ${CERT_DIR}/current`)).trim()).toBe(target);
     expect(await prop('nrcert', 'ActiveState')).toBe('active');
     expect(await c.sh('systemctl --failed --no-legend --plain')).toBe('');
@@ -255,9 +256,10 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
 
   test('the timer variant: nrcert-renew.service renews when due, exits 0 when not, the timer is scheduled', async () => {
     const domains = `${BASE},timer.example.test`;
+    const since0 = await cursor();
     await install(domains, '--timer');
     expect(await prop('nrcert', 'UnitFileState')).toBe('disabled');
-    await waitServed(domains, 90_000);
+    await diagnosed(waitServed(domains, 90_000), () => journal(since0, '-u nrcert-renew -u nodered -o short-precise'));
     await waitFor(async () => (await prop('nrcert-renew.service', 'ActiveState')) === 'inactive', 60_000, { what: 'nrcert-renew.service to finish' });
     expect(await prop('nrcert-renew.service', 'Result')).toBe('success');
     const fingerprint = installed().fingerprint256;
