@@ -128,7 +128,11 @@ for unit in nrcert.service nrcert-renew.service nrcert-renew.timer; do
 done
 if [ "$RESTART" = polkit ]; then
   install -d -m 0755 "$(dirname "$POLKIT_RULE")"
-  install -m 0644 "$PREFIX/deploy/polkit/50-nrcert-restart-nodered.rules" "$POLKIT_RULE"
+  # polkitd reloads on every change in rules.d: a file that `install` has created but not yet
+  # filled or made readable fails to load ("Error loading script") and the rule is missing until
+  # the next change. Write it beside, under a name polkitd ignores, then rename it into place.
+  install -m 0644 "$PREFIX/deploy/polkit/50-nrcert-restart-nodered.rules" "$(dirname "$POLKIT_RULE")/.nrcert.tmp"
+  mv -f "$(dirname "$POLKIT_RULE")/.nrcert.tmp" "$POLKIT_RULE"
 else
   rm -f "$POLKIT_RULE"
 fi

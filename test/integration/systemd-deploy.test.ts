@@ -231,6 +231,8 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     const since = await cursor();
     await install(domains, '--restart polkit');
     expect(existsSync(join(c.root, 'etc/polkit-1/rules.d/50-nrcert-restart-nodered.rules'))).toBe(true);
+    // polkitd reloads rules.d on every change; a half-written rule would be dropped.
+    expect(await journal(since, '-u polkit -o cat')).not.toMatch(/Error loading script/);
     const pidAfterInstall = await prop('nodered', 'MainPID');
     const story = () => journal(since, '-u nrcert -u nodered -u polkit -o short-precise');
     await diagnosed(waitServed(domains, 90_000), story);
