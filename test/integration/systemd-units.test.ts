@@ -83,6 +83,11 @@ describe('deploy/systemd units', () => {
       'RestrictRealtime=yes',
       'StateDirectory=nrcert',
       'EnvironmentFile=/etc/nrcert/nrcert.env',
+      // systemd-analyze security 3.0 -> 1.6 with these; systemd-deploy.test.ts checks it under systemd 252.
+      'SystemCallFilter=@system-service',
+      'SystemCallErrorNumber=EPERM',
+      'ProcSubset=pid',
+      'RemoveIPC=yes',
     ]) {
       expect(service).toContain(required);
     }
