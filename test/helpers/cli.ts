@@ -111,7 +111,11 @@ export async function stopCli(cli: { child: ChildProcess; done: Promise<CliResul
 
 /** Starts `nrcert args…` and returns the child and a promise of its result. */
 export function startCli(args: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--', CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collectOutput(spawn(process.execPath, ['--', CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** A started child (stdout and stderr piped) and the promise of its exit code, signal and output. */
+export function collectOutput(child: ChildProcess): { child: ChildProcess; done: Promise<CliResult> } {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

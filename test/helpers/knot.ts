@@ -21,7 +21,7 @@ import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { NsupdatePublisher } from '../fakes/nsupdate-publisher';
 import { writeConfigs } from './knot-config';
-import { CLI, type CliResult } from './cli';
+import { CLI, collectOutput, type CliResult } from './cli';
 import { startServerProcess, type ServerProcess } from './process';
 import { makeTempDir, removeTempDir } from './tmp';
 import { waitFor } from './wait';
@@ -168,15 +168,6 @@ export function spawnCommandInNamespace(resolvConf: string, command: string[]): 
 
 function spawnCommand(resolvConf: string, command: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<CliResult> } {
   const script = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"';
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'nrcert-ns', resolvConf, ...command],
-    { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
+  return collectOutput(spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'nrcert-ns', resolvConf, ...command],
+    { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
