@@ -44,23 +44,21 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
     logger.warn({ signal }, `interrupted: cleaning up${atTerminal ? ' (press Ctrl-C again to quit at once)' : ''}`);
     controller.abort();
   };
+  // Kept until the process exits: a second SIGTERM (systemd's control group plus the service's
+  // forward) that lands after the cleanup, while the process is finishing, must not kill it with
+  // a signal instead of letting it exit 130 (or 0) on its own.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  try {
-    const reporter: Reporter = {
-      notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
-      writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
-    };
-    // The service's checks also tell about client certificates (nrcert clients) expiring within 30 days; never fatal.
-    if (args.flags.scheduled) await notifyExpiringClients(config.stateDir, new Date(), reporter.notify).catch((err: Error) => logger.warn(`client_expiring: could not check the client certificates (${err.message})`));
-    const deps = renewDeps({ config, logger, reporter, ownership, restartArgv, progress: terminalProgress(process.stderr), signal: controller.signal });
-    const outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
-    process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
-    return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  const reporter: Reporter = {
+    notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
+    writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
+  };
+  // The service's checks also tell about client certificates (nrcert clients) expiring within 30 days; never fatal.
+  if (args.flags.scheduled) await notifyExpiringClients(config.stateDir, new Date(), reporter.notify).catch((err: Error) => logger.warn(`client_expiring: could not check the client certificates (${err.message})`));
+  const deps = renewDeps({ config, logger, reporter, ownership, restartArgv, progress: terminalProgress(process.stderr), signal: controller.signal });
+  const outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
+  process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
+  return 0;
 }
 
 function describeOutcome(outcome: RenewOutcome, certDir: string): string {
