@@ -105,7 +105,8 @@ test('a renewal stopped by systemd (SIGTERM twice) cleans up and says so at noti
   const lines = stderr.trimEnd().split('\n');
   expect(lines.filter((l) => l.startsWith('<3>'))).toEqual([]);
   expect(lines.some((l) => /^<4>WARN  interrupted: cleaning up {2}signal=SIGTERM$/.test(l))).toBe(true);
-  // The second SIGTERM is taken in stride while cleaning up; one that lands after (Node tearing down, 143) had nothing left to stop.
-  if (code === 130) expect(lines).toContain('<6>INFO  already cleaning up; exiting when done  signal=SIGTERM');
+  // The second SIGTERM never starts a second cleanup or cuts this one short: it is taken in stride
+  // ("already cleaning up"), merged by the kernel with the first, or lands while Node tears down (143).
+  expect(lines.filter((l) => l.includes('interrupted: cleaning up'))).toHaveLength(1);
   expect(lines[lines.length - 1]).toBe('<5>nrcert: interrupted: cleaned up and stopped; nothing was installed');
 }, 60_000);
