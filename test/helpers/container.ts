@@ -91,7 +91,7 @@ export async function bootContainer(dest: string, binds: Bind[] = []): Promise<C
       if (child.exitCode !== null) throw new Error(`systemd-nspawn exited ${child.exitCode}:\n${output}`);
       const r = await exec(['systemctl', 'is-system-running']);
       return /^(running|degraded)/.test(r.stdout);
-    }, 60_000, { what: 'the container to finish booting', intervalMs: 200 });
+    }, 180_000, { what: 'the container to finish booting', intervalMs: 200 });
   };
 
   const exec = (argv: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> => {
