@@ -1,4 +1,5 @@
 /** Child processes for integration tests: output kept for error messages, stop() awaits exit. */
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const OUTPUT_LIMIT = 16 * 1024;
@@ -48,4 +49,14 @@ export function startServerProcess(
     clearTimeout(timer);
   };
   return { name, child, output: () => output, exitStatus: () => exitStatus, stop };
+}
+
+/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { runCli, startCli, startStack, stopCli, type Stack } from '../helpers/cli';
 import { startHangingServer, type HangingServer } from '../helpers/hanging-server';
 import { waitFor } from '../helpers/wait';
+import { alive } from '../helpers/process';
 
 let stack: Stack;
 let hang: HangingServer;
@@ -37,16 +38,6 @@ async function timed(args: string[], e: Record<string, string>) {
 }
 
 const challengeRecords = () => stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge'));
-
-/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 test('RESTART_TIMEOUT=2 bounds a hook whose background sleep 301 keeps stdout open; the sleep is killed', async () => {
   const script = join(stack.dir, 'hook.sh');

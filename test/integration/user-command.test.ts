@@ -10,6 +10,7 @@ import type { CommandResult, UserCommandOptions } from '../../src/util/command';
 import { callBuilt } from '../helpers/built';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
+import { alive } from '../helpers/process';
 
 /** runUserCommand of the built code (it loads execa, which jest cannot import). */
 async function runUserCommand(argv: string[], opts: UserCommandOptions): Promise<CommandResult> {
@@ -36,16 +37,6 @@ afterAll(async () => {
   }
   await removeTempDir(dir);
 });
-
-/** True while `pid` is a live process (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** A shell script that starts `sleep 301` in the background (it inherits stdout) and notes its pid. */
 function script(name: string, tail: string): { path: string; pidFile: string } {
