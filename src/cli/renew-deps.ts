@@ -3,6 +3,7 @@
  * archive, lock and state, Node-RED activation, ARI, notifications and status files, and (on first
  * need only) the ACME issuer with the Cloudflare provider. `renew` and `rollback` share it.
  */
+import { createDnsProvider } from '../dns/registry';
 import type { Config } from '../config/config';
 import type { Logger } from '../log';
 import { FileCertStore } from '../store/cert-dir';
@@ -74,7 +75,6 @@ export function renewDeps(o: RenewDepsOptions & { reporter: Reporter }): RenewDe
 function createIssuer(o: RenewDepsOptions): Issuer {
   const { config, logger } = o;
   const { acmeIssuer } = require('../acme/issuer') as typeof import('../acme/issuer');
-  const { CloudflareDnsProvider } = require('../dns/cloudflare/provider') as typeof import('../dns/cloudflare/provider');
-  const dns = new CloudflareDnsProvider({ ...config.cloudflare, apiToken: config.cloudflare.apiToken!, stateDir: config.stateDir, logger, signal: o.signal });
+  const dns = createDnsProvider(config.dns, { stateDir: config.stateDir, logger, signal: o.signal });
   return acmeIssuer({ config, logger, dns, signal: o.signal, progress: o.progress });
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { nrcertCommand } from '../util/hint';
@@ -6,7 +6,9 @@ import { parseDomains } from './domains';
 import { danglingLinkTarget, KNOWN_SETTINGS, readEnvFile } from './env-file';
 import { splitArgv } from './argv';
 import { Secret } from './secret';
-import { emailProblem, printable, readSeconds, resolverProblem, urlProblem } from './values';
+import type { SettingsContext } from './provider-settings';
+import { DNS_PROVIDERS, PROVIDER_NAMES } from '../dns/registry';
+import { emailProblem, printable, readRequestTimeout, readSeconds, resolverProblem, urlProblem } from './values';
 
 /** A path from a setting or an answer, absolute: a leading `~` is `home`, a relative one is against `cwd`. */
 export function expandPath(path: string, home: string, cwd: string): string {
@@ -44,12 +46,13 @@ export interface Config {
     timeoutMs: number;
   };
   dns: {
-    provider: 'cloudflare';
+    /** DNS_PROVIDER: a name of dns/registry.ts. */
+    provider: string;
+    /** That provider's own settings, as its folder reads them (e.g. dns/cloudflare/config.ts). */
+    settings: unknown;
     resolvers?: string[];
     propagationTimeoutMs: number;
   };
-  /** `timeoutMs`: CLOUDFLARE_TIMEOUT, how long one Cloudflare API request may go unanswered. */
-  cloudflare: { apiToken?: Secret; zoneId?: string; baseURL?: string; timeoutMs: number };
   certDir: string;
   stateDir: string;
   certGroup?: string;
@@ -111,7 +114,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
   // No .env and nothing in the environment: one line saying where nrcert looked, instead of
   // "DOMAINS is empty" and "CLOUDFLARE_API_TOKEN is not set", which are only its consequences.
   const nothingFound = !envFile && !(sources.envFileFlag ?? sources.env.NRCERT_ENV_FILE) &&
-    env.DOMAINS === undefined && !env.CLOUDFLARE_API_TOKEN && !env.CLOUDFLARE_API_TOKEN_FILE;
+    env.DOMAINS === undefined && !Object.values(DNS_PROVIDERS).some((p) => p.credentialsGiven(env));
   if (purpose === 'renew' && nothingFound) problems.push(noSettingsFound(defaultEnvFile(sources.cwd)));
   else if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
   const config: Config = {
@@ -119,8 +122,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     warnings,
     domains: names,
     acme: readAcme(env, problems),
-    dns: readDns(env, problems),
-    cloudflare: readCloudflare(env, problems, nothingFound ? 'status' : purpose, expand),
+    dns: readDns({ env, problems, purpose: nothingFound ? 'status' : purpose, expand }),
     certDir: expand(env.CERT_DIR || '~/.node-red/certs'),
     stateDir: expand(env.STATE_DIR || defaultStateDir(env, sources.home)),
     certGroup: env.CERT_GROUP || undefined,
@@ -144,7 +146,7 @@ export function defaultEnvFile(cwd: string): string {
 
 function noSettingsFound(path: string): string {
   return `no settings found: ${path} does not exist (no --env-file given, NRCERT_ENV_FILE is not set) and neither DOMAINS nor ` +
-    `CLOUDFLARE_API_TOKEN is in the environment; run ${nrcertCommand('init')} here to create it, or copy .env.example to it and edit it`;
+    `a DNS provider's credential (e.g. CLOUDFLARE_API_TOKEN) is in the environment; run ${nrcertCommand('init')} here to create it, or copy .env.example to it and edit it`;
 }
 
 function mergeEnvFile(sources: ConfigSources, problems: string[], warnings: string[]): { env: Env; envFile: string | null } {
@@ -209,44 +211,19 @@ function readAcme(env: Env, problems: string[]): Config['acme'] {
   return { directoryUrl, email, keyType, profile, eab: kid && hmac ? { kid, hmacKey: new Secret(hmac) } : undefined, timeoutMs };
 }
 
-function readDns(env: Env, problems: string[]): Config['dns'] {
-  const provider = env.DNS_PROVIDER || 'cloudflare';
-  if (provider !== 'cloudflare') {
-    problems.push(`DNS_PROVIDER: "${provider}" is not supported; the only provider so far is cloudflare`);
-  }
+function readDns(ctx: SettingsContext): Config['dns'] {
+  const { env, problems } = ctx;
+  const provider = env.DNS_PROVIDER?.trim() || 'cloudflare';
+  const entry = DNS_PROVIDERS[provider];
+  if (!entry) problems.push(`DNS_PROVIDER: "${printable(provider)}" is not one of ${PROVIDER_NAMES.join(', ')}`);
   const resolvers = env.DNS_RESOLVERS?.split(',').map((s) => s.trim()).filter(Boolean);
   for (const r of resolvers ?? []) {
     const problem = resolverProblem(r);
     if (problem) problems.push(`DNS_RESOLVERS: "${printable(r)}" ${problem}`);
   }
   const timeout = readSeconds(env, 'DNS_PROPAGATION_TIMEOUT', 120, problems);
-  return { provider: 'cloudflare', resolvers: resolvers?.length ? resolvers : undefined, propagationTimeoutMs: timeout };
-}
-
-function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, expand: (p: string) => string): Config['cloudflare'] {
-  let token = env.CLOUDFLARE_API_TOKEN?.trim() || undefined;
-  const tokenFile = env.CLOUDFLARE_API_TOKEN_FILE;
-  if (token && tokenFile) {
-    problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are both set: keep one');
-  } else if (tokenFile && purpose === 'renew') {
-    try {
-      token = readFileSync(expand(tokenFile), 'utf8').trim() || undefined;
-      if (!token) problems.push(`CLOUDFLARE_API_TOKEN_FILE: ${tokenFile} is empty`);
-    } catch (err) {
-      problems.push(`CLOUDFLARE_API_TOKEN_FILE: cannot read ${tokenFile} (${(err as NodeJS.ErrnoException).code})`);
-    }
-  } else if (!token && purpose === 'renew') {
-    problems.push('CLOUDFLARE_API_TOKEN is not set: create a token with Zone:Read and DNS:Edit at https://dash.cloudflare.com/profile/api-tokens');
-  }
-  if (token && /\s/.test(token)) problems.push('CLOUDFLARE_API_TOKEN contains white space: paste the token alone');
-  const zoneId = env.CLOUDFLARE_ZONE_ID || undefined;
-  if (zoneId && !/^[0-9a-f]{32}$/i.test(zoneId)) {
-    problems.push('CLOUDFLARE_ZONE_ID is not a 32-character hex zone id (Cloudflare dashboard → Overview → Zone ID); or leave it empty');
-  }
-  const baseURL = env.CLOUDFLARE_BASE_URL || undefined;
-  const badBase = baseURL && urlProblem(baseURL, ['http:', 'https:']);
-  if (badBase) problems.push(`CLOUDFLARE_BASE_URL: "${printable(baseURL)}" ${badBase} (e.g. https://api.cloudflare.com/client/v4)`);
-  return { apiToken: token ? new Secret(token) : undefined, zoneId, baseURL, timeoutMs: readRequestTimeout(env, 'CLOUDFLARE_TIMEOUT', problems) };
+  const settings = entry?.readSettings(ctx);
+  return { provider, settings, resolvers: resolvers?.length ? resolvers : undefined, propagationTimeoutMs: timeout };
 }
 
 function readRestart(env: Env, problems: string[]): Config['restart'] {
@@ -281,16 +258,6 @@ function readNotify(env: Env, problems: string[]): Config['notify'] {
     problems.push(`NOTIFY_COMMAND: ${(err as Error).message}`);
   }
   return { command, url: url ? new Secret(url) : undefined };
-}
-
-/** A per-request timeout (ACME_TIMEOUT, CLOUDFLARE_TIMEOUT): 1 to 600 seconds (values.ts), 30 by default. */
-function readRequestTimeout(env: Env, name: string, problems: string[]): number {
-  const ms = readSeconds(env, name, 30, problems);
-  if (ms < 1000) {
-    problems.push(`${name}: "${printable(env[name] ?? '')}" is shorter than 1 second`);
-    return 30_000;
-  }
-  return ms;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -1,17 +1,17 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'dotenv';
+import { PROVIDER_SETTINGS } from '../dns/registry';
 
 /** The settings nrcert knows; anything else in the env file is reported as a probable typo. */
-export const KNOWN_SETTINGS = [
+export const KNOWN_SETTINGS: readonly string[] = [
   'DOMAINS', 'ACME_DIRECTORY', 'ACME_EMAIL', 'ACME_KEY_TYPE', 'ACME_EAB_KID', 'ACME_EAB_HMAC_KEY',
-  'DNS_PROVIDER', 'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_ZONE_ID',
-  'CLOUDFLARE_BASE_URL', 'DNS_RESOLVERS', 'DNS_PROPAGATION_TIMEOUT', 'CERT_DIR', 'STATE_DIR',
+  'DNS_PROVIDER', ...PROVIDER_SETTINGS, 'DNS_RESOLVERS', 'DNS_PROPAGATION_TIMEOUT', 'CERT_DIR', 'STATE_DIR',
   'CERT_GROUP', 'CERT_OWNER', 'RESTART_COMMAND', 'RESTART_TIMEOUT', 'LOG_LEVEL', 'LOG_FORMAT', 'NRCERT_ENV_FILE',
   'NODE_RED_URL', 'NODE_RED_VERIFY_TIMEOUT', 'NODE_RED_SNI', 'ACME_PROFILE', 'RENEW_SCHEDULE',
   'RENEW_START_DELAY', 'NOTIFY_COMMAND', 'NOTIFY_URL', 'METRICS_FILE', 'NODE_RED_USER_DIR', 'NODE_EXTRA_CA_CERTS',
-  'ACME_TIMEOUT', 'CLOUDFLARE_TIMEOUT',
-] as const;
+  'ACME_TIMEOUT',
+];
 
 /** The result of reading a dotenv file: its variables and the problems found in its syntax. */
 export interface EnvFile {

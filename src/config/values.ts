@@ -86,3 +86,13 @@ export function emailProblem(email: string): string | null {
 export function printable(raw: string): string {
   return raw.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** A per-request timeout (ACME_TIMEOUT, CLOUDFLARE_TIMEOUT): 1 to 600 seconds (values.ts), 30 by default. */
+export function readRequestTimeout(env: Env, name: string, problems: string[]): number {
+  const ms = readSeconds(env, name, 30, problems);
+  if (ms < 1000) {
+    problems.push(`${name}: "${printable(env[name] ?? '')}" is shorter than 1 second`);
+    return 30_000;
+  }
+  return ms;
+}

@@ -1,7 +1,6 @@
+import { PROVIDER_SECRETS } from '../dns/registry';
 /** Secrets nrcert may find in its environment: no child it starts (hook, notification, settings.js probe) inherits them. */
-export const SECRET_ENV = [
-  'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL', 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL',
-] as const;
+export const SECRET_ENV: readonly string[] = [...PROVIDER_SECRETS, 'ACME_EAB_HMAC_KEY', 'NOTIFY_URL'];
 
 /** `env` with every secret set to undefined (which removes an inherited variable from a child). */
 export function withoutSecrets<T extends Record<string, string | undefined>>(env: T): Record<string, string | undefined> {

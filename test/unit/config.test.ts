@@ -1,3 +1,4 @@
+import { cloudflareSettings } from '../../src/dns/cloudflare/config';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ describe('loadConfig defaults', () => {
     expect(config.dns.resolvers).toBeUndefined();
     expect(config.restart).toBeUndefined();
     expect(config.logLevel).toBe('info');
-    expect(config.cloudflare.apiToken?.reveal()).toBe(TOKEN);
+    expect(cloudflareSettings(config)!.apiToken?.reveal()).toBe(TOKEN);
   });
 
   it('puts the state under XDG_STATE_HOME when that is set', () => {
@@ -81,7 +82,7 @@ describe('loadConfig defaults', () => {
     expect(config.dns.resolvers).toEqual(['127.0.0.1:8053', '1.1.1.1']);
     expect(config.dns.propagationTimeoutMs).toBe(2500);
     expect(config.logLevel).toBe('debug');
-    expect(config.cloudflare.zoneId).toBe('0123456789abcdef0123456789abcdef');
+    expect(cloudflareSettings(config)!.zoneId).toBe('0123456789abcdef0123456789abcdef');
   });
 
   it('accepts an https directory URL of another CA', () => {
@@ -192,7 +193,6 @@ describe('loadConfig problems', () => {
       ACME_KEY_TYPE: 'ed25519',
       ACME_EMAIL: 'not-an-address',
       ACME_EAB_KID: 'kid',
-      DNS_PROVIDER: 'route53',
       DNS_RESOLVERS: '1.1.1.1,not a host',
       DNS_PROPAGATION_TIMEOUT: 'soon',
       CLOUDFLARE_ZONE_ID: 'example.com',
@@ -201,7 +201,7 @@ describe('loadConfig problems', () => {
       LOG_LEVEL: 'loud',
     }));
     const expected = [
-      'DOMAINS', 'ACME_DIRECTORY', 'ACME_KEY_TYPE', 'ACME_EMAIL', 'ACME_EAB_HMAC_KEY', 'DNS_PROVIDER',
+      'DOMAINS', 'ACME_DIRECTORY', 'ACME_KEY_TYPE', 'ACME_EMAIL', 'ACME_EAB_HMAC_KEY',
       'DNS_RESOLVERS', 'DNS_PROPAGATION_TIMEOUT', 'CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ZONE_ID',
       'CLOUDFLARE_BASE_URL', 'RESTART_TIMEOUT', 'LOG_LEVEL',
     ];
@@ -211,13 +211,18 @@ describe('loadConfig problems', () => {
     expect(err.message).toContain(`${expected.length} problems`);
   });
 
+  it('names an unknown DNS_PROVIDER with the ones there are, and checks no provider\'s settings then', () => {
+    const err = problemsOf(sources({ DOMAINS: 'example.com', DNS_PROVIDER: 'route53', CLOUDFLARE_ZONE_ID: 'x' }), 'renew');
+    expect(err.problems).toEqual([expect.stringMatching(/^DNS_PROVIDER: "route53" is not one of cloudflare/)]);
+  });
+
   it('requires CLOUDFLARE_API_TOKEN and DOMAINS for renew but not for status', () => {
     const err = problemsOf(sources({ DOMAINS: '' }), 'renew');
     expect(err.problems.some((p) => p.startsWith('CLOUDFLARE_API_TOKEN is not set'))).toBe(true);
     expect(err.problems.some((p) => p.startsWith('DOMAINS is empty'))).toBe(true);
 
     const status = loadConfig(sources({}), 'status');
-    expect(status.cloudflare.apiToken).toBeUndefined();
+    expect(cloudflareSettings(status)!.apiToken).toBeUndefined();
     expect(status.domains).toEqual([]);
   });
 
@@ -230,7 +235,7 @@ describe('loadConfig problems', () => {
   it('reads CLOUDFLARE_API_TOKEN_FILE and trims it', () => {
     writeFileSync(join(home, 'cf-token'), `  ${TOKEN}\n\n`);
     const config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN_FILE: '~/cf-token' }), 'renew');
-    expect(config.cloudflare.apiToken?.reveal()).toBe(TOKEN);
+    expect(cloudflareSettings(config)!.apiToken?.reveal()).toBe(TOKEN);
   });
 
   it('reports an unreadable or empty token file, and both token settings at once', () => {
@@ -261,7 +266,7 @@ describe('loadConfig keeps the token secret', () => {
   it('never shows the token or the EAB key when the config is printed', () => {
     const config: Config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, ACME_EAB_KID: 'kid', ACME_EAB_HMAC_KEY: TOKEN }), 'renew');
     expect(config.acme.eab?.hmacKey.reveal()).toBe(TOKEN);
-    for (const text of [JSON.stringify(config), inspect(config, { depth: 10 }), String(config), `${config.cloudflare.apiToken}`]) {
+    for (const text of [JSON.stringify(config), inspect(config, { depth: 10 }), String(config), `${cloudflareSettings(config)!.apiToken}`]) {
       expect(leaks(text)).toBe(false);
     }
     expect(JSON.stringify(config)).toContain('"apiToken":"[redacted]"');
@@ -356,7 +361,7 @@ describe('loadConfig catches what would fail only after an order', () => {
       expect(problems({ CLOUDFLARE_BASE_URL: bad })).toEqual([expect.stringContaining(`CLOUDFLARE_BASE_URL: "${bad}"`)]);
     }
     const config = loadConfig(sources({ DOMAINS, CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_BASE_URL: 'http://127.0.0.1:8080/client/v4' }), 'renew');
-    expect(config.cloudflare.baseURL).toBe('http://127.0.0.1:8080/client/v4');
+    expect(cloudflareSettings(config)!.baseURL).toBe('http://127.0.0.1:8080/client/v4');
   });
 
   it('refuses host-less or out-of-range URLs in ACME_DIRECTORY, NODE_RED_URL and NOTIFY_URL', () => {

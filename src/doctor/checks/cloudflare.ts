@@ -5,6 +5,7 @@ import type {
   TokenCheck as TokenCheckResult, TokenCheckItem, TokenCheckOptions,
 } from '../../dns/cloudflare/token-check';
 import { describeError } from '../../errors';
+import { cloudflareSettings } from '../../dns/cloudflare/config';
 import { fail, skip, type CheckResult } from '../types';
 
 /** The token check's signature (src/dns/cloudflare/token-check.ts); a type only, so nothing is loaded. */
@@ -26,7 +27,9 @@ function loadTokenCheck(): TokenCheck {
 export async function checkCloudflare(config: Config | undefined, logger: Logger, tokenCheck?: TokenCheck): Promise<CheckResult[]> {
   const skipAll = (why: string) => FINDINGS.map((id) => skip(`cloudflare.${id}`, why));
   if (!config) return skipAll('needs a valid configuration (see above)');
-  const apiToken = config.cloudflare.apiToken;
+  const settings = cloudflareSettings(config);
+  if (!settings) return skipAll(`DNS_PROVIDER is ${config.dns.provider}`);
+  const apiToken = settings.apiToken;
   if (!apiToken) return skipAll('CLOUDFLARE_API_TOKEN is not set');
   const bases = baseDomains(config.domains);
   let run: TokenCheck;
@@ -39,7 +42,7 @@ export async function checkCloudflare(config: Config | undefined, logger: Logger
     // Every name the renewal needs a record for, as init checks them (one line per finding and name).
     const items = [];
     for (const domain of bases) {
-      const found = (await run({ apiToken, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, domain, logger })).items;
+      const found = (await run({ apiToken, zoneId: settings.zoneId, baseURL: settings.baseURL, domain, logger })).items;
       items.push(...found.map((item) => (bases.length > 1 ? { ...item, message: `${domain}: ${item.message}` } : item)));
     }
     const results: CheckResult[] = items.map((item) => ({

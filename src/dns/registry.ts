@@ -1,0 +1,63 @@
+/**
+ * DNS_PROVIDER → the provider's folder. Each entry names the settings the provider reads, reads
+ * and checks them (in its own folder: lego's NewDefaultConfig), and builds the provider, which is
+ * required only then, so a command that never publishes a record never loads a provider's client.
+ * Adding a provider is one folder and one entry here; no engine file changes.
+ */
+import type { SettingsContext } from '../config/provider-settings';
+import type { Logger } from '../log';
+import type { DnsProvider } from './provider';
+import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
+
+/** What every provider is built with besides its own settings. */
+export interface ProviderDeps {
+  /** STATE_DIR: where the provider journals the records it publishes. */
+  stateDir: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** One DNS_PROVIDER value. */
+export interface ProviderEntry<S = unknown> {
+  /** The settings it reads (known to the env-file check and to `init`). */
+  settings: readonly string[];
+  /** Environment variables holding its credentials: no child nrcert starts inherits them. */
+  secrets: readonly string[];
+  /** Reads and checks its settings; every problem goes onto ctx.problems. */
+  readSettings(ctx: SettingsContext): S;
+  /** Whether the environment names any credential of it (for "no settings found at all"). */
+  credentialsGiven(env: Record<string, string | undefined>): boolean;
+  /** Builds the provider (requires its client code only now). */
+  create(settings: S, deps: ProviderDeps): DnsProvider;
+}
+
+const cloudflare: ProviderEntry<CloudflareSettings> = {
+  settings: CLOUDFLARE_SETTINGS,
+  // CLOUDFLARE_API_KEY/EMAIL: the SDK would read them from the environment by itself.
+  secrets: ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL'],
+  readSettings: readCloudflareSettings,
+  credentialsGiven: (env) => Boolean(env.CLOUDFLARE_API_TOKEN || env.CLOUDFLARE_API_TOKEN_FILE),
+  create(settings, deps) {
+    const { CloudflareDnsProvider } = require('./cloudflare/provider') as typeof import('./cloudflare/provider');
+    return new CloudflareDnsProvider({ ...settings, apiToken: settings.apiToken!, ...deps });
+  },
+};
+
+/** Every provider, by its DNS_PROVIDER name. */
+export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare };
+
+/** The names DNS_PROVIDER accepts. */
+export const PROVIDER_NAMES = Object.keys(DNS_PROVIDERS);
+
+/** Every provider's settings, for the list of settings nrcert knows. */
+export const PROVIDER_SETTINGS: readonly string[] = Object.values(DNS_PROVIDERS).flatMap((p) => p.settings);
+
+/** Every provider's credential variables (util/command.ts keeps them from children). */
+export const PROVIDER_SECRETS: readonly string[] = Object.values(DNS_PROVIDERS).flatMap((p) => p.secrets);
+
+/** Builds the configured provider from `config.dns` (provider name and its settings as read). */
+export function createDnsProvider(dns: { provider: string; settings: unknown }, deps: ProviderDeps): DnsProvider {
+  const entry = DNS_PROVIDERS[dns.provider];
+  if (!entry) throw new Error(`unknown DNS provider ${dns.provider}`);
+  return entry.create(dns.settings, deps);
+}
