@@ -5,6 +5,7 @@
  * Adding a provider is one folder and one entry here; no engine file changes.
  */
 import type { SettingsContext } from '../config/provider-settings';
+import type { CheckResult } from '../doctor/types';
 import type { Logger } from '../log';
 import type { DnsProvider } from './provider';
 import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
@@ -29,6 +30,11 @@ export interface ProviderEntry<S = unknown> {
   credentialsGiven(env: Record<string, string | undefined>): boolean;
   /** Builds the provider (requires its client code only now). */
   create(settings: S, deps: ProviderDeps): DnsProvider;
+  /**
+   * `nrcert doctor`'s check of the credentials against the real service (ids `<provider>.<finding>`),
+   * for providers other than Cloudflare, whose token check has its own module (doctor/checks/cloudflare.ts).
+   */
+  check?(settings: S, ctx: { domains: string[]; logger: Logger }): Promise<CheckResult[]>;
 }
 
 const cloudflare: ProviderEntry<CloudflareSettings> = {

@@ -19,7 +19,8 @@ import { checkSettingsFiles } from './checks/settings';
 import { readInstalled, type InstalledSet } from './installed';
 import { auditSecurity, installedDashboard } from './security-audit';
 import { probeSettings, type SettingsProbe } from '../nodered/settings-probe';
-import { fail, type CheckResult } from './types';
+import { fail, skip, type CheckResult } from './types';
+import { DNS_PROVIDERS } from '../dns/registry';
 
 /** Everything doctor needs, built by the CLI (tests pass their own). */
 export interface DoctorDeps {
@@ -49,7 +50,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const probe: Promise<SettingsProbe> = probeSettings(settingsPath, { env: deps.settingsEnv })
     .catch((err: unknown) => ({ path: settingsPath, found: true, pemFiles: [], error: describeError(err) }));
   const groups = await Promise.all([
-    guard('cloudflare', () => checkCloudflare(config, deps.logger, deps.tokenCheck)),
+    guard(config?.dns.provider ?? 'cloudflare', () => checkDnsProvider(config, deps)),
     guard('dns', () => checkDns(config, deps.dns)),
     guard('clock', () => checkAcmeAndClock(config, { now, ...deps.clock })),
     guard('permissions', () => checkPermissions(config, { uid: deps.uid })),
@@ -65,6 +66,14 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     }),
   ]);
   return [configResult, ...groups.flat()];
+}
+
+/** The DNS provider's credentials: Cloudflare's token check, or the provider's own check from the registry. */
+async function checkDnsProvider(config: Config | undefined, deps: DoctorDeps): Promise<CheckResult[]> {
+  if (!config || config.dns.provider === 'cloudflare') return checkCloudflare(config, deps.logger, deps.tokenCheck);
+  const entry = DNS_PROVIDERS[config.dns.provider];
+  if (!entry?.check) return [skip(config.dns.provider, `nrcert has no credential check for DNS_PROVIDER=${config.dns.provider}`)];
+  return entry.check(config.dns.settings, { domains: config.domains, logger: deps.logger });
 }
 
 /** Runs one check; a crash becomes a failed line naming the check, never an aborted doctor. */
