@@ -8,7 +8,7 @@ import { AcmeError } from '../errors';
 import { splitPemCertificates } from '../store/pem';
 import { nameserversFor, waitForTxt } from '../dns/propagation';
 import { withRetry } from '../util/retry';
-import { abortable, withTimeout } from '../util/sleep';
+import { abortable, sleep, withTimeout } from '../util/sleep';
 import { NO_PROGRESS, type Progress } from '../util/progress';
 import { requireClientProfile } from './profile';
 
@@ -41,7 +41,8 @@ interface PendingChallenge {
  * Obtains one certificate for all `names` over DNS-01 (RFC 8555 §7.4, §8.4): order, publish
  * every TXT value at once (apex and wildcard share `_acme-challenge.<domain>`), wait until every
  * nameserver answers them, tell the CA, wait for validation, remove the records (always, on a
- * fresh timeout, by record id), then finalise with a CSR from a fresh key.
+ * fresh timeout, by record id), then finalise with a CSR from a fresh key. A provider that holds
+ * one value per name (`dns.sequential`, DuckDNS) gets one authorization at a time instead.
  */
 export async function obtainCertificate(req: OrderRequest): Promise<CertificateSet> {
   const { client, logger, signal } = req;
@@ -107,6 +108,7 @@ async function dnsChallenge(client: Client, authz: Authorization): Promise<Pendi
 
 async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise<void> {
   if (pending.length === 0) return;
+  if (req.dns.sequential) return validateOneByOne(req, pending, req.dns.sequential.intervalMs);
   const { client, dns, logger, signal } = req;
   const records: PresentedRecord[] = [];
   try {
@@ -121,6 +123,36 @@ async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise
     await showWhile(req.progress ?? NO_PROGRESS, `waiting for the CA to validate ${pending.length} authorization(s)`,
       Promise.all(pending.map((p) => abortable(waitForChallenge(client, p), signal))));
     logger.info({ authorizations: pending.length }, 'DNS-01 challenges validated');
+  } finally {
+    await removeRecords(dns, records, logger);
+  }
+}
+
+/**
+ * For a provider with one TXT value per name: each authorization in turn publishes its value
+ * (replacing the one before), waits until exactly that value is seen at every nameserver, is
+ * answered (RFC 8555 §7.5.1) and waited for until valid, and only then the next one starts, after
+ * `intervalMs` (resolvers of the CA may still hold the previous value for its TTL). Every record
+ * is cleaned up at the end, on every path.
+ */
+async function validateOneByOne(req: OrderRequest, pending: PendingChallenge[], intervalMs: number): Promise<void> {
+  const { client, dns, logger, signal } = req;
+  const progress = req.progress ?? NO_PROGRESS;
+  const records: PresentedRecord[] = [];
+  try {
+    for (const [i, p] of pending.entries()) {
+      const which = `${p.authz.identifier.value}${p.authz.wildcard ? ' (wildcard)' : ''}, ${i + 1} of ${pending.length}`;
+      if (i > 0 && intervalMs > 0) {
+        logger.info({ waitMs: intervalMs }, `${dns.name} keeps one TXT value per name: pausing before the next authorization`);
+        await showWhile(progress, `pausing ${Math.round(intervalMs / 1000)} s before the next authorization`, sleep(intervalMs, signal));
+      }
+      records.push(await dns.present(p.fqdn, p.value));
+      const servers = await nameserversFor(await dns.zoneOf(p.fqdn), req.resolvers);
+      await waitForTxt(p.fqdn, [p.value], servers, { timeoutMs: req.propagationTimeoutMs, logger, signal, progress: req.progress });
+      await withRetry('answering the challenge', () => client.completeChallenge(p.challenge), { logger, signal });
+      await showWhile(progress, `waiting for the CA to validate ${which}`, abortable(waitForChallenge(client, p), signal));
+      logger.info({ authorization: which }, 'DNS-01 challenge validated');
+    }
   } finally {
     await removeRecords(dns, records, logger);
   }

@@ -17,6 +17,7 @@ export const DURATION_MAX_SECONDS: Readonly<Record<string, number>> = {
   RENEW_START_DELAY: 86_400,
   ACME_TIMEOUT: 600,
   CLOUDFLARE_TIMEOUT: 600,
+  DUCKDNS_TIMEOUT: 600,
 };
 
 /**

@@ -6,6 +6,15 @@
 export interface DnsProvider {
   /** Provider name used in messages, e.g. "cloudflare". */
   readonly name: string;
+  /**
+   * Set by a provider that holds ONE TXT value per name, where a new value replaces the old
+   * (DuckDNS): the apex and wildcard authorizations of a name cannot be answered together. The
+   * order engine then validates one authorization at a time (publish its value, wait until
+   * exactly that value is seen, tell the CA, wait until valid, then the next), pausing
+   * `intervalMs` between two, and cleans up at the end (lego's `challenge.SequentialProvider`,
+   * whose `Sequential()` returns the same pause). Absent: every value is published at once.
+   */
+  readonly sequential?: { intervalMs: number };
   /** Publishes `value` at `fqdn` (no trailing dot) and returns a handle to remove exactly it. */
   present(fqdn: string, value: string): Promise<PresentedRecord>;
   /** Removes exactly the record `present` created (by id: apex and wildcard share one name). */

@@ -9,6 +9,7 @@ import type { CheckResult } from '../doctor/types';
 import type { Logger } from '../log';
 import type { DnsProvider } from './provider';
 import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
+import { DUCKDNS_SETTINGS, readDuckDnsSettings, type DuckDnsSettings } from './duckdns/config';
 
 /** What every provider is built with besides its own settings. */
 export interface ProviderDeps {
@@ -49,8 +50,19 @@ const cloudflare: ProviderEntry<CloudflareSettings> = {
   },
 };
 
+const duckdns: ProviderEntry<DuckDnsSettings> = {
+  settings: DUCKDNS_SETTINGS,
+  secrets: ['DUCKDNS_TOKEN', 'DUCKDNS_TOKEN_FILE'],
+  readSettings: readDuckDnsSettings,
+  credentialsGiven: (env) => Boolean(env.DUCKDNS_TOKEN || env.DUCKDNS_TOKEN_FILE),
+  create(settings, deps) {
+    const { DuckDnsProvider } = require('./duckdns/provider') as typeof import('./duckdns/provider');
+    return new DuckDnsProvider({ ...settings, token: settings.token!, logger: deps.logger, signal: deps.signal });
+  },
+};
+
 /** Every provider, by its DNS_PROVIDER name. */
-export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare };
+export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare, duckdns };
 
 /** The names DNS_PROVIDER accepts. */
 export const PROVIDER_NAMES = Object.keys(DNS_PROVIDERS);
