@@ -151,7 +151,7 @@ async function validateOneByOne(req: OrderRequest, pending: PendingChallenge[], 
       await waitForTxt(p.fqdn, [p.value], servers, { timeoutMs: req.propagationTimeoutMs, logger, signal, progress: req.progress });
       await withRetry('answering the challenge', () => client.completeChallenge(p.challenge), { logger, signal });
       await showWhile(progress, `waiting for the CA to validate ${which}`, abortable(waitForChallenge(client, p), signal));
-      logger.info({ authorization: which }, 'DNS-01 challenge validated');
+      logger.info({ identifier: which }, 'DNS-01 challenge validated');
     }
   } finally {
     await removeRecords(dns, records, logger);
