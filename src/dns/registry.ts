@@ -5,7 +5,8 @@
  * Adding a provider is one folder and one entry here; no engine file changes.
  */
 import type { SettingsContext } from '../config/provider-settings';
-import type { CheckResult } from '../doctor/types';
+import { skip, type CheckResult } from '../doctor/types';
+import { nrcertCommand } from '../util/hint';
 import type { Logger } from '../log';
 import type { DnsProvider } from './provider';
 import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
@@ -59,6 +60,9 @@ const duckdns: ProviderEntry<DuckDnsSettings> = {
     const { DuckDnsProvider } = require('./duckdns/provider') as typeof import('./duckdns/provider');
     return new DuckDnsProvider({ ...settings, token: settings.token!, logger: deps.logger, signal: deps.signal });
   },
+  // Every DuckDNS call changes the domain (even a clear would break a renewal running now).
+  check: async () => [skip('duckdns.token', 'DuckDNS has no read-only call to check DUCKDNS_TOKEN with',
+    `${nrcertCommand('renew --dry-run')} checks it: its first request clears the domain's TXT value, before any order`)],
 };
 
 /** Every provider, by its DNS_PROVIDER name. */

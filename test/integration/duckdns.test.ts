@@ -126,3 +126,12 @@ test('DuckDNS failing (HTTP 503) is tried three times in all, then fails as tran
   expect(duck.updates.slice(before).map((u) => u.answer)).toEqual([503, 503, 503]);
   expect(proxy.newOrders).toHaveLength(orders);
 });
+
+test('doctor sends DuckDNS nothing (every call changes the domain) and says how the token is checked', async () => {
+  const before = duck.updates.length;
+  const result = await nrcert(['doctor', '--json']);
+  const checks = (JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; fix?: string }> }).checks;
+  expect(checks.find((c) => c.id === 'duckdns.token')).toMatchObject({ status: 'skip', fix: expect.stringContaining('renew --dry-run checks it') });
+  expect(checks.find((c) => c.id === 'config')).toMatchObject({ status: 'ok' });
+  expect(duck.updates).toHaveLength(before);
+});
