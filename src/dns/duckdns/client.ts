@@ -50,6 +50,8 @@ export class DuckDnsClient {
   }
 
   async #once(update: TxtUpdate, action: string, signal?: AbortSignal): Promise<void> {
+    // `txt` always goes with it, empty for a clear: `clear=true` WITHOUT `txt` is the IP update's
+    // clear, which would blank the domain's A/AAAA records (spec.jsp, "clear").
     const query = new URLSearchParams({ domains: update.sub, token: this.options.token.reveal(), txt: update.txt });
     if (update.clear) query.set('clear', 'true');
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
