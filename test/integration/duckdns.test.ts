@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as dns } from 'node:dns';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAriProxy, type AriProxy } from '../fakes/ari-proxy';
 import { startDuckDnsFake, type DuckDnsFake } from '../fakes/duckdns-api';
@@ -49,10 +49,16 @@ async function nrcert(args: string[], overrides: Record<string, string | undefin
     CLOUDFLARE_API_TOKEN: undefined,
     CLOUDFLARE_BASE_URL: undefined,
     LOG_FORMAT: 'json',
+    LOG_LEVEL: 'trace',
     ...overrides,
   }), stack.dir);
   outputs.push(result);
   return result;
+}
+
+/** Every file below `dir`. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
 }
 
 /** The JSON log lines of a run. */
@@ -89,6 +95,9 @@ test('renew --force gets home.duckdns.org + *.home.duckdns.org, validating the t
   expect(validated).toHaveLength(2);
   expect(updates[2].at).toBeGreaterThanOrEqual(validated[0].time);
   expect(updates[3].at).toBeGreaterThanOrEqual(validated[1].time);
+
+  // Nothing nrcert keeps in STATE_DIR carries the token either.
+  for (const file of filesUnder(stack.env().STATE_DIR)) expect(readFileSync(file, 'latin1')).not.toContain(TOKEN);
 });
 
 test('a token DuckDNS refuses (KO) fails before any order, naming DUCKDNS_TOKEN', async () => {
