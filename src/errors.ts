@@ -81,6 +81,19 @@ export class PropagationError extends NrcertError {
   override readonly transient = true;
 }
 
+/**
+ * The CNAME chain of a challenge name cannot be used (a loop, too long) or could not be followed
+ * (no server answered): found before any order. A DNS problem, so the propagation exit code.
+ */
+export class DelegationError extends NrcertError {
+  override readonly exitCode = ExitCode.propagation;
+  override readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+  }
+}
+
 /** The ACME server refused, failed, or could not be reached. */
 export class AcmeError extends NrcertError {
   override readonly exitCode = ExitCode.acme;

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { Config } from '../../config/config';
 import { describeError } from '../../errors';
 import { nameserversFor, type Nameserver } from '../../dns/propagation';
+import { findZone, systemResolveNs } from '../../dns/zone-cut';
 import { codeOf, fail, ok, skip, type CheckResult } from '../types';
 
 /** Seams for tests: how NS records are looked up, and how a zone's nameservers are found. */
@@ -48,29 +49,6 @@ export async function checkDns(config: Config | undefined, deps: DnsCheckDeps = 
   }
   const n = servers.length;
   return ok(ID, `${n === 1 ? '1 server' : `${n} servers`} (${who}) answer${n === 1 ? 's' : ''} DNS queries: ${servers.map((s) => s.label).join(', ')}`);
-}
-
-/** NS lookups through the system's resolvers, with a short timeout. */
-function systemResolveNs(timeoutMs: number): (name: string) => Promise<string[]> {
-  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
-  return (name) => resolver.resolveNs(name);
-}
-
-/** The zone holding `name`: the longest suffix (two labels at least) that has NS records. */
-async function findZone(name: string, resolveNs: (name: string) => Promise<string[]>): Promise<string> {
-  const labels = name.split('.');
-  for (let i = 0; i + 2 <= labels.length; i++) {
-    const candidate = labels.slice(i).join('.');
-    try {
-      if ((await resolveNs(candidate)).length > 0) return candidate;
-    } catch (err) {
-      const code = codeOf(err);
-      if (code !== 'ENODATA' && code !== 'ENOTFOUND') {
-        throw new Error(`looking up the nameservers of ${candidate} through this machine's resolver failed (${code})`);
-      }
-    }
-  }
-  throw new Error(`no nameservers were found for ${name} or any parent domain: is the domain registered and delegated?`);
 }
 
 /** Asks one server for a TXT record; null when it answered (NXDOMAIN and NODATA count), else the error code. */
