@@ -12,9 +12,10 @@ import { obtainCertificate } from '../../src/acme/order';
 import type { DnsProvider, PresentedRecord } from '../../src/dns/provider';
 import { AcmeError } from '../../src/errors';
 
+const waited: Array<{ fqdn: string; zone: string }> = [];
 jest.mock('../../src/dns/propagation', () => ({
-  nameserversFor: async () => [{ address: '192.0.2.53', port: 53, label: 'fake' }],
-  waitForTxt: async () => undefined,
+  nameserversFor: async (zone: string) => [{ address: '192.0.2.53', port: 53, label: `ns of ${zone}` }],
+  waitForTxt: async (fqdn: string, _values: string[], servers: Array<{ label: string }>) => void waited.push({ fqdn, zone: servers[0].label }),
 }));
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -56,7 +57,7 @@ function fakeDns() {
     },
     cleanup: async (record) => void removed.push(record.id),
     sweep: async () => 0,
-    zoneOf: async () => 'example.test',
+    zoneOf: async (fqdn: string) => (fqdn.endsWith('acme-zone.test') ? 'acme-zone.test' : 'example.test'),
     leftovers: () => [],
   };
   return { dns, presented, removed };
@@ -83,5 +84,21 @@ describe('obtainCertificate with challenge types it does not know', () => {
     expect((err as Error).message).toContain('offers no dns-01 challenge for example.test (it offers dns-persist-01, http-01)');
     expect(presented).toEqual([]);
     expect(answered).toEqual([]);
+  });
+});
+
+describe('obtainCertificate with a CNAME delegation (publishAt)', () => {
+  it('publishes both values at the target, waits at the target zone\'s nameservers, removes them by id', async () => {
+    const wildcard = { ...authz([DNS01]), wildcard: true, url: 'https://ca.test/authz/2' } as unknown as Authorization;
+    const { client } = await fakeClient([authz([DNS01]), wildcard]);
+    const { dns, presented, removed } = fakeDns();
+    waited.length = 0;
+    await obtainCertificate({
+      client, names: ['example.test', '*.example.test'], keyType: 'ecdsa-p256', dns, logger, propagationTimeoutMs: 1000,
+      publishAt: { '_acme-challenge.example.test': '_acme-challenge.acme-zone.test' },
+    });
+    expect(presented.map((r) => r.fqdn)).toEqual(['_acme-challenge.acme-zone.test', '_acme-challenge.acme-zone.test']);
+    expect(waited).toEqual([{ fqdn: '_acme-challenge.acme-zone.test', zone: 'ns of acme-zone.test' }]);
+    expect(removed.sort()).toEqual(['r0', 'r1']);
   });
 });
