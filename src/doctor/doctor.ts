@@ -12,6 +12,7 @@ import { checkCertificate } from './checks/certificate';
 import { checkCloudflare, type TokenCheck } from './checks/cloudflare';
 import { checkConfig } from './checks/config';
 import { checkDns, type DnsCheckDeps } from './checks/dns';
+import { checkDelegation, delegationsFor, type DelegationCheckDeps } from './checks/delegation';
 import { checkNodeRed } from './checks/nodered';
 import { checkPermissions } from './checks/permissions';
 import { checkLastRun, checkService, type ServiceCheckDeps } from './checks/service';
@@ -34,6 +35,8 @@ export interface DoctorDeps {
   /** Seams for tests; the defaults talk to the real world. */
   tokenCheck?: TokenCheck;
   dns?: DnsCheckDeps;
+  /** CNAME lookups and the provider's zone look-up for the delegation check (default: the real DNS and the Cloudflare token). */
+  delegation?: DelegationCheckDeps;
   clock?: ClockCheckDeps;
   service?: ServiceCheckDeps;
   /** Environment of the child that loads settings.js (default: this process's). */
@@ -48,9 +51,13 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const settingsPath = deps.settingsPath(config);
   const probe: Promise<SettingsProbe> = probeSettings(settingsPath, { env: deps.settingsEnv })
     .catch((err: unknown) => ({ path: settingsPath, found: true, pemFiles: [], error: describeError(err) }));
+  // Followed once: the token check tests the names the records really go to.
+  const delegations = config ? delegationsFor(config, deps.delegation?.lookup) : undefined;
+  delegations?.catch(() => undefined);
   const groups = await Promise.all([
-    guard('cloudflare', () => checkCloudflare(config, deps.logger, deps.tokenCheck)),
+    guard('cloudflare', () => checkCloudflare(config, deps.logger, deps.tokenCheck, delegations)),
     guard('dns', () => checkDns(config, deps.dns)),
+    guard('delegation', () => checkDelegation(config, delegations, { zoneOf: deps.delegation?.zoneOf ?? (config && providerZoneOf(config, deps.logger)), ...deps.delegation })),
     guard('clock', () => checkAcmeAndClock(config, { now, ...deps.clock })),
     guard('permissions', () => checkPermissions(config, { uid: deps.uid })),
     guard('certificate', async () => checkCertificate(config, await installed, now())),
@@ -65,6 +72,19 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
     }),
   ]);
   return [configResult, ...groups.flat()];
+}
+
+/**
+ * The Cloudflare provider's zone look-up (the SDK loaded on first call only), or undefined
+ * without a token, whose absence the cloudflare check reports.
+ */
+function providerZoneOf(config: Config, logger: Logger): ((fqdn: string) => Promise<string>) | undefined {
+  const apiToken = config.cloudflare.apiToken;
+  if (!apiToken) return undefined;
+  return (fqdn) => {
+    const { CloudflareDnsProvider } = require('../dns/cloudflare/provider') as typeof import('../dns/cloudflare/provider');
+    return new CloudflareDnsProvider({ ...config.cloudflare, apiToken, logger }).zoneOf(fqdn);
+  };
 }
 
 /** Runs one check; a crash becomes a failed line naming the check, never an aborted doctor. */
