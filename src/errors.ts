@@ -82,16 +82,11 @@ export class PropagationError extends NrcertError {
 }
 
 /**
- * The CNAME chain of a challenge name cannot be used (a loop, too long) or could not be followed
- * (no server answered): found before any order. A DNS problem, so the propagation exit code.
+ * The CNAME chain of a challenge name cannot be used (a loop, more CNAMEs than nrcert follows):
+ * found before any order. A DNS problem, so the propagation exit code.
  */
 export class DelegationError extends NrcertError {
   override readonly exitCode = ExitCode.propagation;
-  override readonly transient: boolean;
-  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
-    super(message, options);
-    this.transient = options?.transient ?? false;
-  }
 }
 
 /** The ACME server refused, failed, or could not be reached. */

@@ -25,7 +25,7 @@ export async function planChallengeNames(names: string[], deps: ChallengePlanDep
   const plan: PublishAt = {};
   for (const name of names) {
     const delegation = await followDelegation(name, deps.lookup);
-    const target = usable(delegation);
+    const target = usable(delegation, deps.logger);
     if (delegation.kind === 'delegated') deps.logger.info({ name, target, chain: delegation.chain }, delegation.reason);
     await zoneOf(deps.dns, delegation, target);
     plan[delegation.name] = target;
@@ -33,11 +33,17 @@ export async function planChallengeNames(names: string[], deps: ChallengePlanDep
   return plan;
 }
 
-/** The name to publish at, or the DelegationError saying why there is none. */
-function usable(d: Delegation): string {
+/**
+ * The name to publish at, or the DelegationError saying why there is none. A chain that could
+ * not be followed (no server answered) is published at the challenge name itself, as before
+ * delegation was known, with a warning: the propagation check asks the same servers and names
+ * the ones that do not answer, and a DNS hiccup must not become a new reason to fail.
+ */
+function usable(d: Delegation, logger: Logger): string {
   if (d.kind === 'none' || d.kind === 'delegated') return d.publishAt;
   if (d.kind === 'failed') {
-    throw new DelegationError(`${d.reason}; check this machine's DNS (or DNS_RESOLVERS) and try again`, { transient: true });
+    logger.warn({ name: d.name, at: d.at, error: d.error }, `${d.reason}; publishing at ${d.name} itself`);
+    return d.name;
   }
   throw new DelegationError(`${d.reason}; fix the CNAME record of ${d.name} at your DNS host`);
 }

@@ -149,11 +149,20 @@ describe('planChallengeNames (the issuer, before any order)', () => {
     expect(zoneAsked).toEqual([]);
   });
 
-  it('a lookup that fails is a transient DelegationError naming the server', async () => {
-    const { dns } = fakeProvider(['example.com']);
-    const err = await planChallengeNames([A], { dns, lookup: fakeResolver({}, [A]).lookup, logger }).catch((e: unknown) => e);
+  it('a chain too long is refused too', async () => {
+    const { dns } = fakeProvider(['test']);
+    const chain = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`_acme-challenge.h${i}.test`, `_acme-challenge.h${i + 1}.test`]));
+    const err = await planChallengeNames(['_acme-challenge.h0.test'], { dns, lookup: fakeResolver(chain).lookup, logger }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DelegationError);
-    expect((err as DelegationError).transient).toBe(true);
-    expect((err as Error).message).toContain(`cannot tell whether ${A} is a CNAME: no server answered a CNAME query for ${A} (ns1 (192.0.2.1): ETIMEOUT)`);
+    expect((err as Error).message).toContain('is longer than 8 CNAMEs');
+  });
+
+  it('a lookup no server answered is warned about, and the value goes at the name itself (the propagation check then names the silent servers)', async () => {
+    const { dns, zoneAsked } = fakeProvider(['example.com']);
+    const warnings: string[] = [];
+    const recording = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    expect(await planChallengeNames([A], { dns, lookup: fakeResolver({}, [A]).lookup, logger: recording })).toEqual({ [A]: A });
+    expect(zoneAsked).toEqual([A]);
+    expect(warnings).toEqual([`cannot tell whether ${A} is a CNAME: no server answered a CNAME query for ${A} (ns1 (192.0.2.1): ETIMEOUT); publishing at ${A} itself`]);
   });
 });
