@@ -23,6 +23,8 @@ const NAME = '_acme-challenge.example.test';
 /** A throwaway zone on the same two servers, and a token that may edit it alone (CNAME delegation). */
 const ACME_ZONE = 'acme-zone.test';
 const DELEGATED_TOKEN = 'delegated-TOKEN-7b1e4c0a92d35f68-do-not-log';
+/** A token for example.test alone: it cannot follow a delegation into the throwaway zone. */
+const EXAMPLE_ONLY_TOKEN = 'example-only-TOKEN-c4d2a9e0f1b37a55-do-not-log';
 let zone: AuthoritativeZone;
 let pebble: PebbleEnv;
 let fake: CloudflareFake;
@@ -68,7 +70,7 @@ function publishedValues(): string[] {
     pebble = await startPebble({ dnsServer: `${zone.secondary.address}:53` });
     fake = await startCloudflareFake({
       zones: [{ name: 'example.test' }, { name: ACME_ZONE }],
-      tokens: { [SENTINEL_TOKEN]: {}, [DELEGATED_TOKEN]: { zones: [ACME_ZONE] } },
+      tokens: { [SENTINEL_TOKEN]: {}, [DELEGATED_TOKEN]: { zones: [ACME_ZONE] }, [EXAMPLE_ONLY_TOKEN]: { zones: ['example.test'] } },
       publisher: zone.everyZone,
     });
     dir = await makeTempDir('dnsauth-');
@@ -201,6 +203,14 @@ function publishedValues(): string[] {
       expect(fake.records()).toEqual([]);
       await waitFor(async () => (await zone.txt(zone.primary, target)).length === 0, 5000, { what: 'the records removed at the primary' });
       expect(result.stderr).not.toContain(DELEGATED_TOKEN);
+
+      // A token that cannot see the target's zone fails before any order, naming the zone the DNS gave.
+      const refused = await spawnInNamespace(zone.resolvConf, ['renew', '--force'],
+        env({ CLOUDFLARE_API_TOKEN: EXAMPLE_ONLY_TOKEN, ACME_DIRECTORY: recursive.directoryUrl, NODE_EXTRA_CA_CERTS: recursive.caCertPath }), dir).done;
+      expectExit(refused, 5);
+      expect(refused.stderr).toContain(`${NAME} is a CNAME to ${target} (${NAME} → ${target}), so the TXT record goes in the zone ${ACME_ZONE}, but cloudflare cannot publish there`);
+      expect(refused.stderr).toContain(`Give the token DNS:Edit and Zone:Read on the zone ${ACME_ZONE}`);
+      expect(refused.stderr).not.toContain('ACME order created');
     } finally {
       await recursive.stop();
       await zone.publisher.update([`update delete ${NAME}. CNAME`]);
