@@ -3,7 +3,7 @@
  * is it active, does it see the zone, can it create and delete a TXT record (a canary, always
  * removed, also on Ctrl-C), do CAA records allow Let's Encrypt. Each item is printed.
  */
-import { baseDomains } from '../config/domains';
+import { baseDomains, challengeRecordName } from '../config/domains';
 import type { Secret } from '../config/secret';
 import type { TokenCheck, TokenCheckOptions } from '../dns/cloudflare/token-check';
 import type { Logger } from '../log';
@@ -37,7 +37,7 @@ export async function tokenWorks(domains: string[], token: Secret, values: Recor
       ok = false;
       continue;
     }
-    const recordName = delegated.recordName ?? `_acme-challenge.${domain}`;
+    const recordName = delegated.recordName ?? challengeRecordName(domain);
     deps.say(`Checking the Cloudflare token for ${domain}: is it active, does it see the zone, can it create and delete a TXT record at ${recordName}, do CAA records allow Let's Encrypt…`);
     deps.busy('removing the test TXT record');
     let check: TokenCheck;

@@ -57,7 +57,12 @@ afterAll(async () => {
 });
 
 describe('nrcert with _acme-challenge delegated by CNAME to a zone the token alone can edit', () => {
-  test('renew --force gets the wildcard + apex certificate; records are created only in the delegated zone and removed by id', async () => {
+  test('renew --force gets the wildcard + apex certificate; records are created only in the delegated zone and removed by id; a leftover at the target is swept', async () => {
+    // What an interrupted earlier run left at the target: tagged with nrcert's comment.
+    const leftover = await fetch(`${stack.fake.baseURL}/zones/${zoneId('acme-zone.test')}/dns_records`, {
+      method: 'POST', headers: { authorization: `Bearer ${SENTINEL_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'TXT', name: TARGET, content: '"left-by-a-crashed-run"', ttl: 60, comment: 'nrcert acme-challenge (safe to delete)' }),
+    }).then((r) => r.json() as Promise<{ result: { id: string } }>);
     const from = stack.fake.requests.length;
     const result = await withCname([[NAME, TARGET]], () => nrcert(['renew', '--force']));
     expectExit(result, 0);
@@ -69,9 +74,10 @@ describe('nrcert with _acme-challenge delegated by CNAME to a zone the token alo
     expect(created.every((w) => w.zone === zoneId('acme-zone.test') && w.name === TARGET && w.status === 200)).toBe(true);
     // Each deleted by its id (an unknown id answers 404), in the delegated zone.
     const deleted = done.filter((w) => w.method === 'DELETE');
-    expect(deleted).toHaveLength(2);
+    expect(deleted).toHaveLength(3);
+    expect(deleted[0].id).toBe(leftover.result.id);
     expect(deleted.every((w) => w.zone === zoneId('acme-zone.test') && w.status === 200)).toBe(true);
-    expect(new Set(deleted.map((w) => w.id)).size).toBe(2);
+    expect(new Set(deleted.map((w) => w.id)).size).toBe(3);
     expect(stack.fake.records()).toEqual([]);
     // The provider was never asked about example.test, which the token cannot see.
     expect(stack.fake.requests.slice(from).some((r) => r.query.name === 'example.test')).toBe(false);

@@ -15,6 +15,7 @@ import type { PresentedRecord } from '../provider';
 import { CloudflareDnsProvider } from './provider';
 import { ownFailure, TOKEN_PAGE } from './errors';
 import { nrcertCommand } from '../../util/hint';
+import { challengeRecordName } from '../../config/domains';
 
 /** What the check is asked to look at. `signal` stops it between steps (the canary is still removed). */
 export interface TokenCheckOptions {
@@ -76,7 +77,7 @@ export async function checkCloudflareToken(opts: TokenCheckOptions): Promise<Tok
   items.push(await verifyToken(provider));
   if (!items[items.length - 1].ok) return done();
   abortCheck();
-  const fqdn = opts.recordName ?? `_acme-challenge.${domain}`;
+  const fqdn = opts.recordName ?? challengeRecordName(domain);
   const zone = await findZone(provider, fqdn, opts.recordName ? fqdn : domain, Boolean(opts.zoneId), items);
   if (!zone) return done();
   abortCheck();

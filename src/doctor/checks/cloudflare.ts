@@ -1,4 +1,4 @@
-import { baseDomains } from '../../config/domains';
+import { baseDomains, challengeRecordName } from '../../config/domains';
 import type { Config } from '../../config/config';
 import type { Logger } from '../../log';
 import type {
@@ -42,7 +42,7 @@ export async function checkCloudflare(config: Config | undefined, logger: Logger
     // A CNAME'd challenge name is tested where its records go (a delegation that cannot be used is the delegation check's line).
     const targets = await (delegations ?? Promise.resolve([])).catch(() => []);
     for (const domain of bases) {
-      const d = targets.find((t) => t.name === `_acme-challenge.${domain}`);
+      const d = targets.find((t) => t.name === challengeRecordName(domain));
       const recordName = d?.kind === 'delegated' ? d.publishAt : undefined;
       const found = (await run({ apiToken, zoneId: config.cloudflare.zoneId, baseURL: config.cloudflare.baseURL, domain, recordName, logger })).items;
       items.push(...found.map((item) => (bases.length > 1 ? { ...item, message: `${domain}: ${item.message}` } : item)));

@@ -1,4 +1,4 @@
-import { baseDomains } from '../../config/domains';
+import { baseDomains, challengeRecordName } from '../../config/domains';
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Config } from '../../config/config';
@@ -37,7 +37,7 @@ export async function checkDns(config: Config | undefined, deps: DnsCheckDeps = 
     return fail(ID, resolvers ? `cannot find the address of a DNS_RESOLVERS entry (${describeError(err)})` : describeError(err),
       resolvers ? 'fix DNS_RESOLVERS (host[:port], e.g. 1.1.1.1 or 127.0.0.1:8053)' : 'check this machine\'s DNS settings and network, or set DNS_RESOLVERS');
   }
-  const answers = await Promise.all(servers.map(async (s) => ({ s, errors: (await Promise.all(bases.map((b) => query(s, `_acme-challenge.${b}`, timeoutMs)))).filter(Boolean) })));
+  const answers = await Promise.all(servers.map(async (s) => ({ s, errors: (await Promise.all(bases.map((b) => query(s, challengeRecordName(b), timeoutMs)))).filter(Boolean) })));
   const silent = answers.filter((a) => a.errors.length > 0);
   const who = resolvers ? 'DNS_RESOLVERS' : `the nameservers of ${zone}`;
   if (silent.length > 0) {
