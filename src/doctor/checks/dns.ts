@@ -42,7 +42,7 @@ export async function checkDns(config: Config | undefined, deps: DnsCheckDeps = 
   const who = resolvers ? 'DNS_RESOLVERS' : `the nameservers of ${zone}`;
   if (silent.length > 0) {
     const list = silent.map((a) => `${a.s.label} (${a.errors.join(', ')})`).join(', ');
-    return fail(ID, `${silent.length} of ${servers.length} servers (${who}) did not answer a query for _acme-challenge.${bases[0]}: ${list}`,
+    return fail(ID, `${silent.length} of ${servers.length} servers (${who}) did not answer a query for ${challengeRecordName(bases[0])}: ${list}`,
       resolvers
         ? 'fix DNS_RESOLVERS: each must be a DNS server that answers for your zone, or leave it empty to ask the zone\'s own nameservers'
         : 'allow outbound DNS (UDP and TCP port 53) from this machine to the zone\'s nameservers, or set DNS_RESOLVERS');
