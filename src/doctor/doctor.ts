@@ -57,7 +57,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const groups = await Promise.all([
     guard('cloudflare', () => checkCloudflare(config, deps.logger, deps.tokenCheck, delegations)),
     guard('dns', () => checkDns(config, deps.dns)),
-    guard('delegation', () => checkDelegation(config, delegations, { zoneOf: deps.delegation?.zoneOf ?? (config && providerZoneOf(config, deps.logger)), ...deps.delegation })),
+    guard('delegation', () => checkDelegation(config, delegations, { zoneOf: deps.delegation?.zoneOf ?? (config && providerZoneOf(config, deps.logger)) })),
     guard('clock', () => checkAcmeAndClock(config, { now, ...deps.clock })),
     guard('permissions', () => checkPermissions(config, { uid: deps.uid })),
     guard('certificate', async () => checkCertificate(config, await installed, now())),
