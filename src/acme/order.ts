@@ -47,9 +47,9 @@ interface PendingChallenge {
 /**
  * Obtains one certificate for all `names` over DNS-01 (RFC 8555 §7.4, §8.4): order, publish
  * every TXT value at once (apex and wildcard share `_acme-challenge.<domain>`, or the end of its
- * CNAME chain when `publishAt` says so), wait until every
- * nameserver answers them, tell the CA, wait for validation, remove the records (always, on a
- * fresh timeout, by record id), then finalise with a CSR from a fresh key.
+ * CNAME chain when `publishAt` says so), wait until every nameserver answers them, tell the CA,
+ * wait for validation, remove the records (always, on a fresh timeout, by record id), then
+ * finalise with a CSR from a fresh key.
  */
 export async function obtainCertificate(req: OrderRequest): Promise<CertificateSet> {
   const { client, logger, signal } = req;
