@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { planChallengeNames } from '../../src/acme/challenge-plan';
+import { dnsCnameLookup } from '../../src/dns/cname-lookup';
 import { decideDelegation, followDelegation, type CnameAnswer, type CnameLookup } from '../../src/dns/delegation';
 import type { DnsProvider } from '../../src/dns/provider';
 import { DelegationError, DnsProviderError, ExitCode } from '../../src/errors';
@@ -164,5 +165,39 @@ describe('planChallengeNames (the issuer, before any order)', () => {
     expect(await planChallengeNames([A], { dns, lookup: fakeResolver({}, [A]).lookup, logger: recording })).toEqual({ [A]: A });
     expect(zoneAsked).toEqual([A]);
     expect(warnings).toEqual([`cannot tell whether ${A} is a CNAME: no server answered a CNAME query for ${A} (ns1 (192.0.2.1): ETIMEOUT); publishing at ${A} itself`]);
+  });
+});
+
+describe('dnsCnameLookup: where it asks (in memory, through its seams)', () => {
+  it('with DNS_RESOLVERS, asks exactly them and never looks for the zone', async () => {
+    const calls: Array<[string, string[] | undefined]> = [];
+    const lookup = dnsCnameLookup({
+      resolvers: ['192.0.2.53:53'],
+      resolveNs: async () => { throw new Error('must not be asked'); },
+      nameservers: async (zone, resolvers) => (calls.push([zone, resolvers]), []),
+    });
+    expect(await lookup(A)).toEqual({ kind: 'failed', error: `no server (DNS_RESOLVERS) answered a CNAME query for ${A} (none to ask)` });
+    expect(calls).toEqual([['', ['192.0.2.53:53']]]);
+  });
+
+  it('without, finds the zone from the name\'s parent up and asks its nameservers', async () => {
+    const nsAsked: string[] = [];
+    const zones: string[] = [];
+    const lookup = dnsCnameLookup({
+      resolveNs: async (name) => {
+        nsAsked.push(name);
+        if (name === 'example.com') return ['ns1.example.com'];
+        throw Object.assign(new Error('no'), { code: 'ENOTFOUND' });
+      },
+      nameservers: async (zone) => (zones.push(zone), []),
+    });
+    expect(await lookup('_acme-challenge.www.example.com')).toEqual({ kind: 'failed', error: 'no server (the nameservers of example.com) answered a CNAME query for _acme-challenge.www.example.com (none to ask)' });
+    expect(nsAsked).toEqual(['www.example.com', 'example.com']);
+    expect(zones).toEqual(['example.com']);
+  });
+
+  it('a zone search the resolver fails is a failed lookup, naming the resolver\'s error', async () => {
+    const lookup = dnsCnameLookup({ resolveNs: async () => { throw Object.assign(new Error('servfail'), { code: 'ESERVFAIL' }); }, nameservers: async () => [] });
+    expect(await lookup(A)).toEqual({ kind: 'failed', error: "looking up the nameservers of example.com through this machine's resolver failed (ESERVFAIL)" });
   });
 });
