@@ -81,6 +81,14 @@ export class PropagationError extends NrcertError {
   override readonly transient = true;
 }
 
+/**
+ * The CNAME chain of a challenge name cannot be used (a loop, more CNAMEs than nrcert follows):
+ * found before any order. A DNS problem, so the propagation exit code.
+ */
+export class DelegationError extends NrcertError {
+  override readonly exitCode = ExitCode.propagation;
+}
+
 /** The ACME server refused, failed, or could not be reached. */
 export class AcmeError extends NrcertError {
   override readonly exitCode = ExitCode.acme;

@@ -7,6 +7,8 @@ import type { CertificateSet } from '../store/types';
 import { AcmeError } from '../errors';
 import { splitPemCertificates } from '../store/pem';
 import { nameserversFor, waitForTxt } from '../dns/propagation';
+import { publishName, type PublishAt } from '../dns/delegation';
+import { challengeRecordName } from '../config/domains';
 import { withRetry } from '../util/retry';
 import { abortable, sleep, withTimeout } from '../util/sleep';
 import { NO_PROGRESS, type Progress } from '../util/progress';
@@ -28,21 +30,27 @@ export interface OrderRequest {
   profile?: string;
   /** Shows long waits on a terminal (propagation, validation). */
   progress?: Progress;
+  /** Where each challenge name's value is published when a CNAME delegates it (acme/challenge-plan.ts); itself otherwise. */
+  publishAt?: PublishAt;
 }
 
 interface PendingChallenge {
   authz: Authorization;
   challenge: Authorization['challenges'][number];
+  /** `_acme-challenge.<identifier>`, where the CA looks (RFC 8555 §8.4). */
+  name: string;
+  /** Where the value is published: `name`, or the end of its CNAME chain. */
   fqdn: string;
   value: string;
 }
 
 /**
  * Obtains one certificate for all `names` over DNS-01 (RFC 8555 §7.4, §8.4): order, publish
- * every TXT value at once (apex and wildcard share `_acme-challenge.<domain>`), wait until every
- * nameserver answers them, tell the CA, wait for validation, remove the records (always, on a
- * fresh timeout, by record id), then finalise with a CSR from a fresh key. A provider that holds
- * one value per name (`dns.sequential`, DuckDNS) gets one authorization at a time instead.
+ * every TXT value at once (apex and wildcard share `_acme-challenge.<domain>`, or the end of its
+ * CNAME chain when `publishAt` says so), wait until every nameserver answers them, tell the CA,
+ * wait for validation, remove the records (always, on a fresh timeout, by record id), then
+ * finalise with a CSR from a fresh key. A provider that holds one value per name
+ * (`dns.sequential`, DuckDNS) gets one authorization at a time instead.
  */
 export async function obtainCertificate(req: OrderRequest): Promise<CertificateSet> {
   const { client, logger, signal } = req;
@@ -50,7 +58,7 @@ export async function obtainCertificate(req: OrderRequest): Promise<CertificateS
   let order = await placeOrder(req);
   logger.info({ names: req.names, order: order.url, profile: req.profile, replaces: req.replaces }, 'ACME order created');
   const authzs = await retry('reading authorizations', () => client.getAuthorizations(order));
-  const pending = await Promise.all(authzs.filter((a) => a.status !== 'valid').map((a) => dnsChallenge(client, a)));
+  const pending = await Promise.all(authzs.filter((a) => a.status !== 'valid').map((a) => dnsChallenge(client, a, req.publishAt)));
   await validate(req, pending);
   const { privkey, csr } = await makeCsr(req.names, req.keyType);
   order = await retry('finalising the order', () => client.finalizeOrder(order, csr));
@@ -96,14 +104,15 @@ function refusesReplaces(err: unknown): boolean {
  * CAs add new ones (Let's Encrypt staging lists `dns-persist-01`), and RFC 8555 §7.1.4 lets the
  * client answer any one it supports.
  */
-async function dnsChallenge(client: Client, authz: Authorization): Promise<PendingChallenge> {
+async function dnsChallenge(client: Client, authz: Authorization, publishAt?: PublishAt): Promise<PendingChallenge> {
   const challenge = authz.challenges.find((c) => c.type === 'dns-01');
   if (!challenge) {
     const offered = authz.challenges.map((c) => c.type).join(', ') || 'none';
     throw new AcmeError(`the ACME server offers no dns-01 challenge for ${authz.identifier.value} (it offers ${offered}); this CA cannot issue it over DNS`);
   }
   const value = await client.getChallengeKeyAuthorization(challenge);
-  return { authz, challenge, fqdn: `_acme-challenge.${authz.identifier.value}`, value };
+  const name = challengeRecordName(authz.identifier.value);
+  return { authz, challenge, name, fqdn: publishName(publishAt, name), value };
 }
 
 async function validate(req: OrderRequest, pending: PendingChallenge[]): Promise<void> {
@@ -164,7 +173,7 @@ async function waitForChallenge(client: Client, p: PendingChallenge): Promise<vo
   } catch (err) {
     if (err instanceof AcmeError) throw err;
     throw new AcmeError(
-      `the ACME server could not validate ${p.fqdn}${p.authz.wildcard ? ' (wildcard)' : ''}: ${(err as Error).message}`,
+      `the ACME server could not validate ${p.name}${p.fqdn !== p.name ? ` (a CNAME to ${p.fqdn})` : ''}${p.authz.wildcard ? ' (wildcard)' : ''}: ${(err as Error).message}`,
       { cause: err },
     );
   }

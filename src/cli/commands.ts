@@ -54,6 +54,7 @@ export const COMMAND_SPECS: Record<string, CommandSpec> = {
       'acme-directory': { type: 'string', value: 'URL', help: 'another ACME directory (ACME_DIRECTORY)' },
       'dns-resolvers': { type: 'string', value: 'H:P', help: 'check propagation at these resolvers (DNS_RESOLVERS)' },
       'cloudflare-base-url': { type: 'string', value: 'URL', help: 'another Cloudflare API base URL (CLOUDFLARE_BASE_URL)' },
+      'delegate-to': { type: 'string', value: 'ZONE', help: 'CNAME delegation: the challenge records go in ZONE (prints the CNAME to create; the token needs ZONE only)' },
       ...ENV_FILE,
     },
   },

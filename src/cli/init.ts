@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { ParsedArgs } from './args';
 import { KNOWN_SETTINGS } from '../config/env-file';
 import { Secret } from '../config/secret';
+import { domainProblem } from '../config/domains';
 import { UsageError } from '../errors';
 import { createLogger } from '../log';
 import { UNIT_DIRS } from '../nodered/restart';
@@ -71,9 +72,12 @@ export async function initCommand(args: ParsedArgs): Promise<number> {
 function initFlags(args: ParsedArgs): InitFlags {
   const o = args.options;
   if (o['token-file'] !== undefined && o['token-env'] !== undefined) throw new UsageError('give --token-file or --token-env, not both');
+  const delegate = o['delegate-to'];
+  const badZone = delegate === undefined ? null : delegate.includes('*') ? 'is a wildcard: give the zone, e.g. example-acme.net' : domainProblem(delegate);
+  if (badZone) throw new UsageError(`--delegate-to: "${delegate}" ${badZone}`);
   return {
     interactive: !args.flags['non-interactive'],
-    domain: o.domain, nodeRedDir: o['node-red-dir'], restart: o.restart, notifyUrl: o['notify-url'], email: o.email,
+    domain: o.domain, delegateTo: o['delegate-to'], nodeRedDir: o['node-red-dir'], restart: o.restart, notifyUrl: o['notify-url'], email: o.email,
     token: o['token-file'] !== undefined ? tokenFromFile(o['token-file']) : o['token-env'] !== undefined ? tokenFromEnv(o['token-env']) : undefined,
     tokenFile: o['token-file'] !== undefined ? resolve(o['token-file']) : undefined,
     adminUser: o['admin-user'], adminPasswordFile: o['admin-password-file'],

@@ -63,7 +63,7 @@ interface TxtAnswer {
 const UNREACHABLE = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /** A resolver that asks exactly `server`, once, for two seconds at most. */
-function resolverFor(server: Nameserver): dns.Resolver {
+export function resolverFor(server: Nameserver): dns.Resolver {
   const resolver = new dns.Resolver({ timeout: 2000, tries: 1 });
   resolver.setServers([isIP(server.address) === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`]);
   return resolver;

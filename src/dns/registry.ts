@@ -14,8 +14,8 @@ import { DUCKDNS_SETTINGS, readDuckDnsSettings, type DuckDnsSettings } from './d
 
 /** What every provider is built with besides its own settings. */
 export interface ProviderDeps {
-  /** STATE_DIR: where the provider journals the records it publishes. */
-  stateDir: string;
+  /** STATE_DIR: where the provider journals the records it publishes (none for a look-up only, as doctor's). */
+  stateDir?: string;
   logger: Logger;
   signal?: AbortSignal;
 }

@@ -12,6 +12,7 @@ import { checkCertificate } from './checks/certificate';
 import { checkCloudflare, type TokenCheck } from './checks/cloudflare';
 import { checkConfig } from './checks/config';
 import { checkDns, type DnsCheckDeps } from './checks/dns';
+import { checkDelegation, delegationsFor, type DelegationCheckDeps } from './checks/delegation';
 import { checkNodeRed } from './checks/nodered';
 import { checkPermissions } from './checks/permissions';
 import { checkLastRun, checkService, type ServiceCheckDeps } from './checks/service';
@@ -20,7 +21,9 @@ import { readInstalled, type InstalledSet } from './installed';
 import { auditSecurity, installedDashboard } from './security-audit';
 import { probeSettings, type SettingsProbe } from '../nodered/settings-probe';
 import { fail, skip, type CheckResult } from './types';
-import { DNS_PROVIDERS } from '../dns/registry';
+import { createDnsProvider, DNS_PROVIDERS } from '../dns/registry';
+import { cloudflareSettings } from '../dns/cloudflare/config';
+import type { Delegation } from '../dns/delegation';
 
 /** Everything doctor needs, built by the CLI (tests pass their own). */
 export interface DoctorDeps {
@@ -35,6 +38,8 @@ export interface DoctorDeps {
   /** Seams for tests; the defaults talk to the real world. */
   tokenCheck?: TokenCheck;
   dns?: DnsCheckDeps;
+  /** CNAME lookups and the provider's zone look-up for the delegation check (default: the real DNS and the Cloudflare token). */
+  delegation?: DelegationCheckDeps;
   clock?: ClockCheckDeps;
   service?: ServiceCheckDeps;
   /** Environment of the child that loads settings.js (default: this process's). */
@@ -49,9 +54,13 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const settingsPath = deps.settingsPath(config);
   const probe: Promise<SettingsProbe> = probeSettings(settingsPath, { env: deps.settingsEnv })
     .catch((err: unknown) => ({ path: settingsPath, found: true, pemFiles: [], error: describeError(err) }));
+  // Followed once: the token check tests the names the records really go to.
+  const delegations = config ? delegationsFor(config, deps.delegation?.lookup) : undefined;
+  delegations?.catch(() => undefined);
   const groups = await Promise.all([
-    guard(config?.dns.provider ?? 'cloudflare', () => checkDnsProvider(config, deps)),
+    guard(config?.dns.provider ?? 'cloudflare', () => checkDnsProvider(config, deps, delegations)),
     guard('dns', () => checkDns(config, deps.dns)),
+    guard('delegation', () => checkDelegation(config, delegations, { zoneOf: deps.delegation?.zoneOf ?? (config && providerZoneOf(config, deps.logger)) })),
     guard('clock', () => checkAcmeAndClock(config, { now, ...deps.clock })),
     guard('permissions', () => checkPermissions(config, { uid: deps.uid })),
     guard('certificate', async () => checkCertificate(config, await installed, now())),
@@ -69,11 +78,21 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
 }
 
 /** The DNS provider's credentials: Cloudflare's token check, or the provider's own check from the registry. */
-async function checkDnsProvider(config: Config | undefined, deps: DoctorDeps): Promise<CheckResult[]> {
-  if (!config || config.dns.provider === 'cloudflare') return checkCloudflare(config, deps.logger, deps.tokenCheck);
+async function checkDnsProvider(config: Config | undefined, deps: DoctorDeps, delegations: Promise<Delegation[]> | undefined): Promise<CheckResult[]> {
+  if (!config || config.dns.provider === 'cloudflare') return checkCloudflare(config, deps.logger, deps.tokenCheck, delegations);
   const entry = DNS_PROVIDERS[config.dns.provider];
   if (!entry?.check) return [skip(config.dns.provider, `nrcert has no credential check for DNS_PROVIDER=${config.dns.provider}`)];
   return entry.check(config.dns.settings, { domains: config.domains, logger: deps.logger });
+}
+
+/**
+ * The DNS provider's zone look-up (its client loaded on first call only), or undefined when
+ * Cloudflare has no token, whose absence the cloudflare check reports.
+ */
+function providerZoneOf(config: Config, logger: Logger): ((fqdn: string) => Promise<string>) | undefined {
+  const cloudflare = cloudflareSettings(config);
+  if (cloudflare && !cloudflare.apiToken) return undefined;
+  return (fqdn) => createDnsProvider(config.dns, { logger }).zoneOf(fqdn);
 }
 
 /** Runs one check; a crash becomes a failed line naming the check, never an aborted doctor. */

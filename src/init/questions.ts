@@ -17,6 +17,8 @@ import type { Prompter } from './prompt';
 export interface InitFlags {
   interactive: boolean;
   domain?: string;
+  /** --delegate-to: CNAME delegation of the challenge names into this zone (init/delegation-step.ts). */
+  delegateTo?: string;
   /** From --token-file or --token-env, read by the CLI. */
   token?: Secret;
   /** --token-file as an absolute path: .env then refers to it (CLOUDFLARE_API_TOKEN_FILE) instead of holding a copy. */
@@ -187,7 +189,8 @@ async function askCheckedToken(ctx: QuestionContext, domains: string[]): Promise
 async function askToken(ctx: QuestionContext): Promise<Secret> {
   const keep = ctx.currentToken ?? ctx.envToken;
   if (ctx.flags.interactive && !ctx.flags.token) {
-    ctx.say(`The API token: create it at ${TOKEN_PAGE} → Create Token → "Edit zone DNS" template, for your zone (Zone:Read and DNS:Edit). What you type is hidden.`);
+    const zone = ctx.flags.delegateTo ? `for ${ctx.flags.delegateTo}, the zone the CNAME points into` : 'for your zone';
+    ctx.say(`The API token: create it at ${TOKEN_PAGE} → Create Token → "Edit zone DNS" template, ${zone} (Zone:Read and DNS:Edit). What you type is hidden.`);
   }
   return answer(ctx, {
     label: 'Cloudflare API token', flag: 'token-file or --token-env', given: ctx.flags.token?.reveal(), secret: true,

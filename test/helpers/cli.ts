@@ -45,13 +45,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts Pebble, challtestsrv and the Cloudflare fake (zone example.test) for one test file. */
-export async function startStack(opts: PebbleOptions = {}, tokens?: Parameters<typeof startCloudflareFake>[0]['tokens']): Promise<Stack> {
+/** The fake's zones unless told: example.test (zoneId), other.test, blocked.test. */
+const STACK_ZONES = ['example.test', 'other.test', 'blocked.test'];
+
+/** Starts Pebble, challtestsrv and the Cloudflare fake (zone example.test first, unless `zones` says) for one test file. */
+export async function startStack(opts: PebbleOptions = {}, tokens?: Parameters<typeof startCloudflareFake>[0]['tokens'], zones = STACK_ZONES): Promise<Stack> {
   const pebble = await startPebble(opts);
   let started: CloudflareFake | undefined;
   try {
     const fake = await startCloudflareFake({
-      zones: [{ name: 'example.test' }, { name: 'other.test' }, { name: 'blocked.test' }],
+      zones: zones.map((name) => ({ name })),
       tokens: tokens ?? { [SENTINEL_TOKEN]: {} },
       challtestsrvManagementUrl: pebble.challtestsrvUrl,
     });

@@ -12,27 +12,32 @@ export interface ZoneHost {
   address: string;
 }
 
-/** Writes every file into `dir` (primary/ and secondary/ hold Knot's state); returns the resolv.conf path. */
-export async function writeConfigs(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost, resolver: string): Promise<string> {
+/**
+ * Writes every file into `dir` (primary/ and secondary/ hold Knot's state); returns the resolv.conf
+ * path. `extraZones` are served by the same two servers (their NS records name ns1/ns2 of `zone`).
+ */
+export async function writeConfigs(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost, resolver: string, extraZones: string[] = []): Promise<string> {
+  const zones = [zone, ...extraZones];
   await mkdir(join(dir, 'primary'));
   await mkdir(join(dir, 'secondary'));
   await writeFile(join(dir, `${zone}.zone`), zoneFile(zone, primary, secondary));
-  await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zone, primary, secondary));
-  await writeFile(join(dir, 'secondary.conf'), secondaryConf(dir, zone, primary, secondary));
-  await writeFile(join(dir, 'unbound.conf'), unboundConf(dir, zone, primary, resolver));
+  for (const extra of extraZones) await writeFile(join(dir, `${extra}.zone`), zoneFile(extra, primary, secondary, false));
+  await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zones, primary, secondary));
+  await writeFile(join(dir, 'secondary.conf'), secondaryConf(dir, zones, primary, secondary));
+  await writeFile(join(dir, 'unbound.conf'), unboundConf(dir, zones, primary, resolver));
   const resolvConf = join(dir, 'resolv.conf');
   await writeFile(resolvConf, `nameserver ${resolver}\noptions timeout:1 attempts:2\n`);
   return resolvConf;
 }
 
-/** The zone: SOA, the two NS records and their addresses. */
-function zoneFile(zone: string, primary: ZoneHost, secondary: ZoneHost): string {
+/** The zone: SOA, the two NS records and (in the zone that holds them) their addresses. */
+function zoneFile(zone: string, primary: ZoneHost, secondary: ZoneHost, addresses = true): string {
   // refresh 60 s, retry 10 s: a refused transfer is retried, but NOTIFY is what brings changes.
   return [
     `$ORIGIN ${zone}.`, '$TTL 60',
     `@ IN SOA ${primary.host}. hostmaster.${zone}. 1 60 10 3600 5`,
     `@ IN NS ${primary.host}.`, `@ IN NS ${secondary.host}.`,
-    `${primary.host}. IN A ${primary.address}`, `${secondary.host}. IN A ${secondary.address}`, '',
+    ...(addresses ? [`${primary.host}. IN A ${primary.address}`, `${secondary.host}. IN A ${secondary.address}`] : []), '',
   ].join('\n');
 }
 
@@ -45,7 +50,7 @@ function serverSection(dir: string, name: string, listen: string): string {
 }
 
 /** The primary: takes dynamic updates from loopback, NOTIFYs the secondary, lets it transfer. */
-function primaryConf(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost): string {
+function primaryConf(dir: string, zones: string[], primary: ZoneHost, secondary: ZoneHost): string {
   return `${serverSection(dir, 'primary', primary.address)}
 remote:
   - id: secondary
@@ -65,14 +70,11 @@ template:
     zonefile-load: difference-no-serial
     journal-content: all
 zone:
-  - domain: ${zone}
-    notify: secondary
-    acl: [update, transfer]
-`;
+${zones.map((zone) => `  - domain: ${zone}\n    notify: secondary\n    acl: [update, transfer]\n`).join('')}`;
 }
 
 /** The secondary: transfers from the primary, on NOTIFY from it. */
-function secondaryConf(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost): string {
+function secondaryConf(dir: string, zones: string[], primary: ZoneHost, secondary: ZoneHost): string {
   return `${serverSection(dir, 'secondary', secondary.address)}
 remote:
   - id: primary
@@ -86,10 +88,7 @@ template:
   - id: default
     storage: "${dir}/secondary"
 zone:
-  - domain: ${zone}
-    master: primary
-    acl: notify
-`;
+${zones.map((zone) => `  - domain: ${zone}\n    master: primary\n    acl: notify\n`).join('')}`;
 }
 
 /**
@@ -97,7 +96,7 @@ zone:
  * everything else refused locally (no root priming, no DNSSEC trust anchor to fetch), so it never
  * sends a query beyond loopback; the zone's names are not cached past their TTL.
  */
-function unboundConf(dir: string, zone: string, primary: ZoneHost, resolver: string): string {
+function unboundConf(dir: string, zones: string[], primary: ZoneHost, resolver: string): string {
   return `server:
   interface: ${resolver}
   port: 53
@@ -114,11 +113,7 @@ function unboundConf(dir: string, zone: string, primary: ZoneHost, resolver: str
   module-config: "iterator"
   outgoing-interface: ${resolver}
   local-zone: "." refuse
-  local-zone: "${zone}." transparent
-stub-zone:
-  name: "${zone}"
-  stub-addr: ${primary.address}
-remote-control:
+${zones.map((zone) => `  local-zone: "${zone}." transparent\n`).join('')}${zones.map((zone) => `stub-zone:\n  name: "${zone}"\n  stub-addr: ${primary.address}\n`).join('')}remote-control:
   control-enable: no
 `;
 }

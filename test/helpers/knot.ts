@@ -19,6 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as dns } from 'node:dns';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
+import type { TxtPublisher } from '../fakes/challtestsrv-publisher';
 import { NsupdatePublisher } from '../fakes/nsupdate-publisher';
 import { writeConfigs } from './knot-config';
 import { CLI, collectOutput, type CliResult } from './cli';
@@ -52,6 +53,10 @@ export interface AuthoritativeZone {
   secondary: ZoneServer;
   /** Publishes TXT records into the primary by dynamic update (for the Cloudflare fake). */
   publisher: NsupdatePublisher;
+  /** The same for each of the extra zones, by name. */
+  extraPublishers: Record<string, NsupdatePublisher>;
+  /** Publishes each name into whichever served zone holds it (the fake with several zones). */
+  everyZone: TxtPublisher;
   /** The recursive resolver the namespace's resolv.conf names. */
   resolver: string;
   /** A resolv.conf naming the resolver, for spawnInNamespace. */
@@ -67,8 +72,11 @@ export interface AuthoritativeZone {
   stop(): Promise<void>;
 }
 
-/** Starts the primary, waits for it, then the secondary, and waits until it has the zone. */
-export async function startAuthoritativeZone(zone = 'example.test'): Promise<AuthoritativeZone> {
+/**
+ * Starts the primary, waits for it, then the secondary, and waits until it has the zone.
+ * `extraZones` are served by the same pair (NS ns1/ns2 of `zone`) and reachable through the resolver.
+ */
+export async function startAuthoritativeZone(zone = 'example.test', extraZones: string[] = []): Promise<AuthoritativeZone> {
   const dir = await makeTempDir('knot');
   const processes: ServerProcess[] = [];
   const stop = async () => {
@@ -80,21 +88,28 @@ export async function startAuthoritativeZone(zone = 'example.test'): Promise<Aut
     const primary = server(`ns1.${zone}`, `127.0.${n}.2`);
     const secondary = server(`ns2.${zone}`, `127.0.${n}.3`);
     const resolver = `127.0.${n}.4`;
-    const resolvConf = await writeConfigs(dir, zone, primary, secondary, resolver);
+    const resolvConf = await writeConfigs(dir, zone, primary, secondary, resolver, extraZones);
     const output = () => processes.map((p) => `--- ${p.name} (${p.exitStatus() ?? 'running'}) ---\n${p.output()}`).join('\n');
     const start = async (name: string, command: string, args: string[], ready: () => Promise<boolean>, what: string) => {
       processes.push(startServerProcess(name, command, args, process.env, dir));
       await waitFor(ready, 10_000, { what }).catch((err) => { throw new Error(`${(err as Error).message}\n${output()}`); });
     };
-    const serves = (s: ZoneServer) => async () => (await query(s.address, zone, 'SOA')).length > 0;
+    const serves = (s: ZoneServer) => async () => {
+      for (const z of [zone, ...extraZones]) if ((await query(s.address, z, 'SOA')).length === 0) return false;
+      return true;
+    };
     await start('knotd primary', 'knotd', ['-c', join(dir, 'primary.conf')], serves(primary), `the primary at ${primary.address}`);
     await start('knotd secondary', 'knotd', ['-c', join(dir, 'secondary.conf')], serves(secondary), `the secondary at ${secondary.address}`);
     await start('unbound', 'unbound', ['-d', '-c', join(dir, 'unbound.conf')], async () => (await query(resolver, zone, 'NS')).length === 2, `the resolver at ${resolver}`);
     const knotc = (...args: string[]) => run('knotc', ['-c', join(dir, 'primary.conf'), ...args]);
+    const publisher = new NsupdatePublisher({ address: primary.address, port: 53 }, zone);
+    const extraPublishers = Object.fromEntries(extraZones.map((z) => [z, new NsupdatePublisher({ address: primary.address, port: 53 }, z)]));
+    const holder = (name: string) => extraZones.find((z) => `.${name.replace(/\.$/, '')}`.endsWith(`.${z}`));
+    const publisherOf = (name: string) => { const z = holder(name); return z ? extraPublishers[z] : publisher; };
     return {
-      zone, primary, secondary, resolver, resolvConf, output, stop,
+      zone, primary, secondary, resolver, resolvConf, output, stop, publisher, extraPublishers,
+      everyZone: { add: (name, value) => publisherOf(name).add(name, value), replace: (name, values) => publisherOf(name).replace(name, values) },
       txt: (s, name) => query(s.address, name, 'TXT'),
-      publisher: new NsupdatePublisher({ address: primary.address, port: 53 }, zone),
       holdTransfers: () => knotc('zone-xfr-freeze', zone),
       releaseTransfers: async () => {
         await knotc('zone-xfr-thaw', zone);

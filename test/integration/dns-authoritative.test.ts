@@ -5,6 +5,7 @@
  * fed by NOTIFY + IXFR) directly. The Cloudflare fake publishes into the primary by dynamic
  * update; Pebble validates at the secondary only, so a CA told too early fails the order.
  */
+import { promises as dns } from 'node:dns';
 import { join } from 'node:path';
 import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-api';
 import { SENTINEL_TOKEN, type CliResult } from '../helpers/cli';
@@ -19,6 +20,11 @@ const skip = unavailable !== undefined && process.env.CI !== 'true';
 if (skip) console.log(`skipping the authoritative DNS tests: ${unavailable}`);
 
 const NAME = '_acme-challenge.example.test';
+/** A throwaway zone on the same two servers, and a token that may edit it alone (CNAME delegation). */
+const ACME_ZONE = 'acme-zone.test';
+const DELEGATED_TOKEN = 'delegated-TOKEN-7b1e4c0a92d35f68-do-not-log';
+/** A token for example.test alone: it cannot follow a delegation into the throwaway zone. */
+const EXAMPLE_ONLY_TOKEN = 'example-only-TOKEN-c4d2a9e0f1b37a55-do-not-log';
 let zone: AuthoritativeZone;
 let pebble: PebbleEnv;
 let fake: CloudflareFake;
@@ -60,9 +66,13 @@ function publishedValues(): string[] {
 (skip ? describe.skip : describe)('nrcert against a real primary and secondary (DNS_RESOLVERS unset)', () => {
   beforeAll(async () => {
     if (unavailable) throw new Error(`the authoritative DNS tests cannot run: ${unavailable}`);
-    zone = await startAuthoritativeZone('example.test');
+    zone = await startAuthoritativeZone('example.test', [ACME_ZONE]);
     pebble = await startPebble({ dnsServer: `${zone.secondary.address}:53` });
-    fake = await startCloudflareFake({ zones: [{ name: 'example.test' }], tokens: { [SENTINEL_TOKEN]: {} }, publisher: zone.publisher });
+    fake = await startCloudflareFake({
+      zones: [{ name: 'example.test' }, { name: ACME_ZONE }],
+      tokens: { [SENTINEL_TOKEN]: {}, [DELEGATED_TOKEN]: { zones: [ACME_ZONE] }, [EXAMPLE_ONLY_TOKEN]: { zones: ['example.test'] } },
+      publisher: zone.everyZone,
+    });
     dir = await makeTempDir('dnsauth-');
   }, 60_000);
 
@@ -166,6 +176,47 @@ function publishedValues(): string[] {
     }
   }, 60_000);
 
+  test('a CNAME on the authoritative servers delegates the challenge: published in the target zone with a token for it alone, checked at its nameservers', async () => {
+    const target = `_acme-challenge.${ACME_ZONE}`;
+    await zone.publisher.update([`update add ${NAME}. 60 CNAME ${target}.`]);
+    // An authoritative server answers the CNAME alone; following it into the other zone is a
+    // resolver's job, as Let's Encrypt's is: this Pebble validates through the Unbound resolver.
+    const recursive = await startPebble({ dnsServer: `${zone.resolver}:53` });
+    try {
+      await waitFor(async () => (await cnameAt(zone.secondary.address, NAME)) === target, 20_000, { what: 'the CNAME at the secondary' });
+      const from = fake.requests.length;
+      const result = await spawnInNamespace(zone.resolvConf, ['renew', '--force'],
+        env({ CLOUDFLARE_API_TOKEN: DELEGATED_TOKEN, ACME_DIRECTORY: recursive.directoryUrl, NODE_EXTRA_CA_CERTS: recursive.caCertPath }), dir).done;
+      expectExit(result, 0);
+      const logs = logLines(result);
+      const delegated = logs.find((l) => l.msg.includes('is delegated to'));
+      expect(delegated).toMatchObject({ name: NAME, target, chain: [NAME, target] });
+      // Checked at the nameservers of the target's zone (ns1 and ns2 serve it too, found by its NS records).
+      const waiting = logs.filter((l) => l.msg === 'TXT record not visible yet');
+      for (const w of waiting) expect(w.fqdn).toBe(target);
+      const visible = logs.find((l) => l.msg === 'TXT record visible at every nameserver');
+      expect(visible?.fqdn).toBe(target);
+      expect(logs.some((l) => l.msg === 'certificate issued')).toBe(true);
+      const created = fake.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records'));
+      const acmeZoneId = fake.zones.find((z) => z.name === ACME_ZONE)!.id;
+      expect(created.map((r) => [r.path.split('/')[4], (r.body as { name: string }).name, r.status])).toEqual([[acmeZoneId, target, 200], [acmeZoneId, target, 200]]);
+      expect(fake.records()).toEqual([]);
+      await waitFor(async () => (await zone.txt(zone.primary, target)).length === 0, 5000, { what: 'the records removed at the primary' });
+      expect(result.stderr).not.toContain(DELEGATED_TOKEN);
+
+      // A token that cannot see the target's zone fails before any order, naming the zone the DNS gave.
+      const refused = await spawnInNamespace(zone.resolvConf, ['renew', '--force'],
+        env({ CLOUDFLARE_API_TOKEN: EXAMPLE_ONLY_TOKEN, ACME_DIRECTORY: recursive.directoryUrl, NODE_EXTRA_CA_CERTS: recursive.caCertPath }), dir).done;
+      expectExit(refused, 5);
+      expect(refused.stderr).toContain(`${NAME} is a CNAME to ${target} (${NAME} → ${target}), so the TXT record goes in the zone ${ACME_ZONE}, but cloudflare cannot publish there`);
+      expect(refused.stderr).toContain(`Give the token DNS:Edit and Zone:Read on the zone ${ACME_ZONE}`);
+      expect(refused.stderr).not.toContain('ACME order created');
+    } finally {
+      await recursive.stop();
+      await zone.publisher.update([`update delete ${NAME}. CNAME`]);
+    }
+  }, 60_000);
+
   test('doctor finds the zone through the machine\'s resolver and names both nameservers as answering', async () => {
     const result = await spawnInNamespace(zone.resolvConf, ['doctor', '--json'], env(), dir).done;
     const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
@@ -179,6 +230,13 @@ function publishedValues(): string[] {
 async function dnsLookupInNamespace(host: string): Promise<string> {
   const result = await spawnCommandInNamespace(zone.resolvConf, ['getent', 'ahosts', host]);
   return result.stdout;
+}
+
+/** The CNAME `address` answers for `name`, asked directly. */
+async function cnameAt(address: string, name: string): Promise<string | undefined> {
+  const resolver = new dns.Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([`${address}:53`]);
+  return resolver.resolveCname(name).then((t) => t[0], () => undefined);
 }
 
 function lines(result: CliResult): string[] {

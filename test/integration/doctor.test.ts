@@ -70,7 +70,7 @@ describe.each(nodeRedReleases(__filename))('with $name', (release: NodeRedReleas
     expect(result.code).toBe(0);
     expect(report.checks.map((c) => c.id)).toEqual([
       'config', 'cloudflare.token-kind', 'cloudflare.token-active', 'cloudflare.zone-visible', 'cloudflare.dns-edit', 'cloudflare.caa',
-      'dns', 'acme', 'clock', 'permissions', 'certificate', 'settings', 'settings.refresh', 'nodered', 'service', 'last-run',
+      'dns', 'delegation', 'acme', 'clock', 'permissions', 'certificate', 'settings', 'settings.refresh', 'nodered', 'service', 'last-run',
       'security.adminAuth', 'security.httpNodeAuth', 'security.httpStaticAuth', 'security.requireHttps', 'security.uiHost', 'security.credentialSecret',
     ]);
     expect(stack.fake.records().filter((r) => r.type === 'TXT')).toEqual([]);

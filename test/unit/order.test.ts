@@ -19,11 +19,13 @@ const mockEvents: string[] = [];
 /** The values each propagation wait expected, and whether the fake DNS held exactly them then. */
 const mockWaits: Array<{ fqdn: string; values: string[] }> = [];
 
+const waited: Array<{ fqdn: string; zone: string }> = [];
 jest.mock('../../src/dns/propagation', () => ({
-  nameserversFor: async () => [{ address: '192.0.2.53', port: 53, label: 'fake' }],
-  waitForTxt: async (fqdn: string, values: string[]) => {
+  nameserversFor: async (zone: string) => [{ address: '192.0.2.53', port: 53, label: `ns of ${zone}` }],
+  waitForTxt: async (fqdn: string, values: string[], servers: Array<{ label: string }>) => {
     mockWaits.push({ fqdn, values: [...values] });
     mockEvents.push(`wait ${values.join('+')}`);
+    waited.push({ fqdn, zone: servers[0].label });
   },
 }));
 
@@ -83,7 +85,7 @@ function fakeDns() {
     },
     cleanup: async (record) => void removed.push(record.id),
     sweep: async () => 0,
-    zoneOf: async () => 'example.test',
+    zoneOf: async (fqdn: string) => (fqdn.endsWith('acme-zone.test') ? 'acme-zone.test' : 'example.test'),
     leftovers: () => [],
   };
   return { dns, presented, removed };
@@ -224,5 +226,21 @@ describe('obtainCertificate with a provider that holds one TXT value per name (s
     expect(err).toBeInstanceOf(AbortedError);
     expect(mockEvents).toEqual([`present ${apex}`, `wait ${apex}`, `answer ${apex}`, `valid ${apex}`, 'cleanup']);
     expect(held.size).toBe(0);
+  });
+});
+
+describe('obtainCertificate with a CNAME delegation (publishAt)', () => {
+  it('publishes both values at the target, waits at the target zone\'s nameservers, removes them by id', async () => {
+    const wildcard = { ...authz([DNS01]), wildcard: true, url: 'https://ca.test/authz/2' } as unknown as Authorization;
+    const { client } = await fakeClient([authz([DNS01]), wildcard]);
+    const { dns, presented, removed } = fakeDns();
+    waited.length = 0;
+    await obtainCertificate({
+      client, names: ['example.test', '*.example.test'], keyType: 'ecdsa-p256', dns, logger, propagationTimeoutMs: 1000,
+      publishAt: { '_acme-challenge.example.test': '_acme-challenge.acme-zone.test' },
+    });
+    expect(presented.map((r) => r.fqdn)).toEqual(['_acme-challenge.acme-zone.test', '_acme-challenge.acme-zone.test']);
+    expect(waited).toEqual([{ fqdn: '_acme-challenge.acme-zone.test', zone: 'ns of acme-zone.test' }]);
+    expect(removed.sort()).toEqual(['r0', 'r1']);
   });
 });

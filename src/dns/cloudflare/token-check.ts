@@ -15,6 +15,7 @@ import type { PresentedRecord } from '../provider';
 import { CloudflareDnsProvider } from './provider';
 import { ownFailure, TOKEN_PAGE } from './errors';
 import { nrcertCommand } from '../../util/hint';
+import { challengeRecordName } from '../../config/domains';
 
 /** What the check is asked to look at. `signal` stops it between steps (the canary is still removed). */
 export interface TokenCheckOptions {
@@ -25,6 +26,8 @@ export interface TokenCheckOptions {
   timeoutMs?: number;
   /** The certificate's base name, e.g. example.com (a leading `*.` is ignored). */
   domain: string;
+  /** Where the TXT records go: a CNAME delegation's target (dns/delegation.ts); `_acme-challenge.<domain>` unless told. */
+  recordName?: string;
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -74,8 +77,8 @@ export async function checkCloudflareToken(opts: TokenCheckOptions): Promise<Tok
   items.push(await verifyToken(provider));
   if (!items[items.length - 1].ok) return done();
   abortCheck();
-  const fqdn = `_acme-challenge.${domain}`;
-  const zone = await findZone(provider, fqdn, domain, Boolean(opts.zoneId), items);
+  const fqdn = opts.recordName ?? challengeRecordName(domain);
+  const zone = await findZone(provider, fqdn, opts.recordName ? fqdn : domain, Boolean(opts.zoneId), items);
   if (!zone) return done();
   abortCheck();
   items.push(await canary(provider, fqdn, zone.name, opts));
@@ -172,6 +175,10 @@ interface Caa {
 
 /** The CAA RRset that governs `domain` (RFC 8659 §3), read through the API up to the zone apex. */
 async function checkCaa(provider: CloudflareDnsProvider, zone: { id: string; name: string }, domain: string): Promise<TokenCheckItem> {
+  if (!`.${domain}`.endsWith(`.${zone.name}`)) {
+    // A CNAME delegation: the token sees only the target zone, not the one holding the CAA records.
+    return { id: 'caa', ok: true, message: `the CAA records of ${domain} are outside ${zone.name}, the only zone the check reaches: make sure none forbids ${LETS_ENCRYPT}` };
+  }
   const labels = domain.split('.');
   const zoneLabels = zone.name.split('.').length;
   try {

@@ -1,4 +1,4 @@
-import { baseDomains } from '../../config/domains';
+import { baseDomains, challengeRecordName } from '../../config/domains';
 import type { Config } from '../../config/config';
 import type { Logger } from '../../log';
 import type {
@@ -6,6 +6,7 @@ import type {
 } from '../../dns/cloudflare/token-check';
 import { describeError } from '../../errors';
 import { cloudflareSettings } from '../../dns/cloudflare/config';
+import type { Delegation } from '../../dns/delegation';
 import { fail, skip, type CheckResult } from '../types';
 
 /** The token check's signature (src/dns/cloudflare/token-check.ts); a type only, so nothing is loaded. */
@@ -24,7 +25,7 @@ function loadTokenCheck(): TokenCheck {
  * a TXT record (a canary, removed again), and no CAA record forbids Let's Encrypt. One line per
  * finding (`cloudflare.<finding>`, skipped ones included), or one `cloudflare` line when the check crashed.
  */
-export async function checkCloudflare(config: Config | undefined, logger: Logger, tokenCheck?: TokenCheck): Promise<CheckResult[]> {
+export async function checkCloudflare(config: Config | undefined, logger: Logger, tokenCheck?: TokenCheck, delegations?: Promise<Delegation[]>): Promise<CheckResult[]> {
   const skipAll = (why: string) => FINDINGS.map((id) => skip(`cloudflare.${id}`, why));
   if (!config) return skipAll('needs a valid configuration (see above)');
   const settings = cloudflareSettings(config);
@@ -41,8 +42,12 @@ export async function checkCloudflare(config: Config | undefined, logger: Logger
   try {
     // Every name the renewal needs a record for, as init checks them (one line per finding and name).
     const items = [];
+    // A CNAME'd challenge name is tested where its records go (a delegation that cannot be used is the delegation check's line).
+    const targets = await (delegations ?? Promise.resolve([])).catch(() => []);
     for (const domain of bases) {
-      const found = (await run({ apiToken, zoneId: settings.zoneId, baseURL: settings.baseURL, domain, logger })).items;
+      const d = targets.find((t) => t.name === challengeRecordName(domain));
+      const recordName = d?.kind === 'delegated' ? d.publishAt : undefined;
+      const found = (await run({ apiToken, zoneId: settings.zoneId, baseURL: settings.baseURL, domain, recordName, logger })).items;
       items.push(...found.map((item) => (bases.length > 1 ? { ...item, message: `${domain}: ${item.message}` } : item)));
     }
     const results: CheckResult[] = items.map((item) => ({

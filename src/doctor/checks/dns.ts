@@ -1,9 +1,10 @@
-import { baseDomains } from '../../config/domains';
+import { baseDomains, challengeRecordName } from '../../config/domains';
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Config } from '../../config/config';
 import { describeError } from '../../errors';
 import { nameserversFor, type Nameserver } from '../../dns/propagation';
+import { findZone, systemResolveNs } from '../../dns/zone-cut';
 import { codeOf, fail, ok, skip, type CheckResult } from '../types';
 
 /** Seams for tests: how NS records are looked up, and how a zone's nameservers are found. */
@@ -36,41 +37,18 @@ export async function checkDns(config: Config | undefined, deps: DnsCheckDeps = 
     return fail(ID, resolvers ? `cannot find the address of a DNS_RESOLVERS entry (${describeError(err)})` : describeError(err),
       resolvers ? 'fix DNS_RESOLVERS (host[:port], e.g. 1.1.1.1 or 127.0.0.1:8053)' : 'check this machine\'s DNS settings and network, or set DNS_RESOLVERS');
   }
-  const answers = await Promise.all(servers.map(async (s) => ({ s, errors: (await Promise.all(bases.map((b) => query(s, `_acme-challenge.${b}`, timeoutMs)))).filter(Boolean) })));
+  const answers = await Promise.all(servers.map(async (s) => ({ s, errors: (await Promise.all(bases.map((b) => query(s, challengeRecordName(b), timeoutMs)))).filter(Boolean) })));
   const silent = answers.filter((a) => a.errors.length > 0);
   const who = resolvers ? 'DNS_RESOLVERS' : `the nameservers of ${zone}`;
   if (silent.length > 0) {
     const list = silent.map((a) => `${a.s.label} (${a.errors.join(', ')})`).join(', ');
-    return fail(ID, `${silent.length} of ${servers.length} servers (${who}) did not answer a query for _acme-challenge.${bases[0]}: ${list}`,
+    return fail(ID, `${silent.length} of ${servers.length} servers (${who}) did not answer a query for ${challengeRecordName(bases[0])}: ${list}`,
       resolvers
         ? 'fix DNS_RESOLVERS: each must be a DNS server that answers for your zone, or leave it empty to ask the zone\'s own nameservers'
         : 'allow outbound DNS (UDP and TCP port 53) from this machine to the zone\'s nameservers, or set DNS_RESOLVERS');
   }
   const n = servers.length;
   return ok(ID, `${n === 1 ? '1 server' : `${n} servers`} (${who}) answer${n === 1 ? 's' : ''} DNS queries: ${servers.map((s) => s.label).join(', ')}`);
-}
-
-/** NS lookups through the system's resolvers, with a short timeout. */
-function systemResolveNs(timeoutMs: number): (name: string) => Promise<string[]> {
-  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
-  return (name) => resolver.resolveNs(name);
-}
-
-/** The zone holding `name`: the longest suffix (two labels at least) that has NS records. */
-async function findZone(name: string, resolveNs: (name: string) => Promise<string[]>): Promise<string> {
-  const labels = name.split('.');
-  for (let i = 0; i + 2 <= labels.length; i++) {
-    const candidate = labels.slice(i).join('.');
-    try {
-      if ((await resolveNs(candidate)).length > 0) return candidate;
-    } catch (err) {
-      const code = codeOf(err);
-      if (code !== 'ENODATA' && code !== 'ENOTFOUND') {
-        throw new Error(`looking up the nameservers of ${candidate} through this machine's resolver failed (${code})`);
-      }
-    }
-  }
-  throw new Error(`no nameservers were found for ${name} or any parent domain: is the domain registered and delegated?`);
 }
 
 /** Asks one server for a TXT record; null when it answered (NXDOMAIN and NODATA count), else the error code. */
