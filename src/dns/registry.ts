@@ -9,6 +9,7 @@ import type { CheckResult } from '../doctor/types';
 import type { Logger } from '../log';
 import type { DnsProvider } from './provider';
 import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
+import { RFC2136_SETTINGS, readRfc2136Settings, type Rfc2136Settings } from './rfc2136/config';
 
 /** What every provider is built with besides its own settings. */
 export interface ProviderDeps {
@@ -49,8 +50,23 @@ const cloudflare: ProviderEntry<CloudflareSettings> = {
   },
 };
 
+const rfc2136: ProviderEntry<Rfc2136Settings> = {
+  settings: RFC2136_SETTINGS,
+  secrets: ['RFC2136_TSIG_SECRET', 'RFC2136_TSIG_SECRET_FILE'],
+  readSettings: readRfc2136Settings,
+  credentialsGiven: (env) => Boolean(env.RFC2136_TSIG_SECRET || env.RFC2136_TSIG_SECRET_FILE),
+  create(settings, deps) {
+    const { Rfc2136DnsProvider } = require('./rfc2136/provider') as typeof import('./rfc2136/provider');
+    return new Rfc2136DnsProvider({ ...settings, secret: settings.secret!, ...deps });
+  },
+  check(settings, ctx) {
+    const { checkRfc2136 } = require('./rfc2136/check') as typeof import('./rfc2136/check');
+    return checkRfc2136(settings, ctx);
+  },
+};
+
 /** Every provider, by its DNS_PROVIDER name. */
-export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare };
+export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare, rfc2136 };
 
 /** The names DNS_PROVIDER accepts. */
 export const PROVIDER_NAMES = Object.keys(DNS_PROVIDERS);

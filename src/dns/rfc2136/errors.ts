@@ -1,0 +1,89 @@
+/**
+ * What the DNS server's answer means for the user: one DnsProviderError per TSIG error and per
+ * RCODE, each prefixed `rfc2136:` and naming the setting (or the server configuration) to fix.
+ * Branches on codes, never on message text; messages name the key, never its secret.
+ */
+import { DnsProviderError } from '../../errors';
+import { FUDGE_SECONDS } from './tsig';
+import { TransportError } from './transport';
+
+/** The TSIG errors a server can answer with (RFC 8945 §5.2). */
+export type TsigErrorName = 'BADSIG' | 'BADKEY' | 'BADTIME' | 'BADTRUNC';
+
+/** A refusal or failure of the RFC 2136 server, with the code that says which. */
+export class Rfc2136Error extends DnsProviderError {
+  /** The answer's RCODE (e.g. REFUSED, NOTAUTH), when there was an answer. */
+  readonly rcode?: string;
+  /** The TSIG error of the answer (BADSIG, BADKEY, BADTIME), when it carried one. */
+  readonly tsigError?: TsigErrorName;
+  constructor(message: string, options: { cause?: unknown; transient?: boolean; rcode?: string; tsigError?: TsigErrorName } = {}) {
+    super(message, options);
+    this.rcode = options.rcode;
+    this.tsigError = options.tsigError;
+  }
+}
+
+/** Who was asked what, for the messages. */
+export interface ExchangeContext {
+  /** What nrcert was doing, e.g. "add a TXT record at _acme-challenge.example.com". */
+  action: string;
+  /** RFC2136_SERVER as host:port. */
+  server: string;
+  keyName: string;
+  algorithm: string;
+  /** The zone asked about, when known. */
+  zone?: string;
+}
+
+const TSIG_NAMES: Record<number, TsigErrorName> = { 16: 'BADSIG', 17: 'BADKEY', 18: 'BADTIME', 22: 'BADTRUNC' };
+
+/** The error for a TSIG error code in an answer. */
+export function tsigError(ctx: ExchangeContext, code: number, rcode: string, serverTime?: Date): Rfc2136Error {
+  const name = TSIG_NAMES[code];
+  const what = `rfc2136: failed to ${ctx.action}`;
+  const opts = { rcode, tsigError: name };
+  switch (name) {
+    case 'BADSIG':
+      return new Rfc2136Error(`${what}: ${ctx.server} refused the signature (TSIG BADSIG): RFC2136_TSIG_SECRET is not the secret of the key "${ctx.keyName}" there; copy the secret from the server's key file`, opts);
+    case 'BADKEY':
+      return new Rfc2136Error(`${what}: ${ctx.server} has no TSIG key "${ctx.keyName}" with algorithm ${ctx.algorithm} (TSIG BADKEY): set RFC2136_TSIG_KEY_NAME to the key's name in the server's configuration and RFC2136_TSIG_ALGORITHM to its algorithm`, opts);
+    case 'BADTIME': {
+      const at = serverTime ? ` (the server's clock says ${serverTime.toISOString()})` : '';
+      return new Rfc2136Error(`${what}: the clocks of ${ctx.server} and this machine differ by more than ${FUDGE_SECONDS} s${at} (TSIG BADTIME): set the clock right (NTP) on this machine or on the server`, opts);
+    }
+    default:
+      return new Rfc2136Error(`${what}: ${ctx.server} answered TSIG error ${name ?? code}`, opts);
+  }
+}
+
+/** The error for an answer whose RCODE is not NOERROR (for an update) or not an answer at all (for a query). */
+export function rcodeError(ctx: ExchangeContext, rcode: string, name: string): Rfc2136Error {
+  const what = `rfc2136: failed to ${ctx.action}`;
+  const zone = ctx.zone ?? 'the zone';
+  switch (rcode) {
+    case 'NOTAUTH':
+      return new Rfc2136Error(`${what}: ${ctx.server} is not authoritative for ${zone} (NOTAUTH): set RFC2136_SERVER to the zone's primary server, or RFC2136_ZONE to a zone it serves`, { rcode });
+    case 'NOTZONE':
+      return new Rfc2136Error(`${what}: ${name} is not inside the zone ${zone} (NOTZONE): fix RFC2136_ZONE, or leave it empty to find the zone by SOA lookup`, { rcode });
+    case 'REFUSED':
+      return new Rfc2136Error(`${what}: ${ctx.server} refused it (REFUSED): allow the key "${ctx.keyName}" to change TXT records at ${name} in ${zone} (BIND update-policy, Knot acl; see the README, "Your own DNS server (RFC 2136)"), or check RFC2136_SERVER and RFC2136_ZONE`, { rcode });
+    case 'SERVFAIL':
+      return new Rfc2136Error(`${what}: ${ctx.server} failed (SERVFAIL); see the server's log; nrcert will try again later`, { rcode, transient: true });
+    default:
+      return new Rfc2136Error(`${what}: ${ctx.server} answered ${rcode}`, { rcode });
+  }
+}
+
+/** The error for an answer that is not signed with our key, or not within the fudge. */
+export function unverifiedError(ctx: ExchangeContext, reason: string, cause: unknown): Rfc2136Error {
+  return new Rfc2136Error(`rfc2136: failed to ${ctx.action}: the answer of ${ctx.server} cannot be trusted (${reason}): check RFC2136_TSIG_SECRET, RFC2136_TSIG_KEY_NAME and that RFC2136_SERVER is your server`, { cause });
+}
+
+/** The error for no answer at all: refused connection, timeout, closed early. Transient. */
+export function transportFailure(ctx: ExchangeContext, err: TransportError, timeoutSetting = 'RFC2136_TIMEOUT'): Rfc2136Error {
+  const what = `rfc2136: failed to ${ctx.action}`;
+  if (err.kind === 'timeout') {
+    return new Rfc2136Error(`${what}: ${ctx.server} gave no answer (${err.message}); check RFC2136_SERVER, or raise ${timeoutSetting}`, { cause: err, transient: true });
+  }
+  return new Rfc2136Error(`${what}: cannot reach ${ctx.server} over TCP (${err.message}); check RFC2136_SERVER (host[:port]) and that the server listens there`, { cause: err, transient: true });
+}
