@@ -106,4 +106,19 @@ function updates(from: number, op: 'adding' | 'deleting'): number {
     }
     expect(result.stderr).toMatch(/configuration has [4-9] problems/);
   });
+
+  test('doctor proves the key and names the zone (rfc2136.key, rfc2136.zone), and fails the key line for a wrong secret', async () => {
+    const checks = async (overrides: Record<string, string | undefined> = {}) => {
+      const result = await runCli(['doctor', '--json'], env(overrides), dir);
+      expect(result.stdout + result.stderr).not.toContain(bind.key.secret);
+      const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string }> };
+      return Object.fromEntries(report.checks.map((c) => [c.id, c]));
+    };
+    const good = await checks();
+    expect(good['rfc2136.key']).toMatchObject({ status: 'ok', message: expect.stringContaining(`"${bind.key.name}"`) });
+    expect(good['rfc2136.zone']).toMatchObject({ status: 'ok', message: expect.stringContaining(`${NAME} in example.test`) });
+    const bad = await checks({ RFC2136_TSIG_SECRET_FILE: undefined, RFC2136_TSIG_SECRET: bind.readonlyKey.secret });
+    expect(bad['rfc2136.key']).toMatchObject({ status: 'fail', message: expect.stringMatching(/BADSIG.*RFC2136_TSIG_SECRET/) });
+    expect(bad['rfc2136.zone']?.status).toBe('skip');
+  });
 });

@@ -125,13 +125,18 @@ async function refusal(promise: Promise<unknown>): Promise<Rfc2136Error> {
     expect(outside.rcode).toBe('REFUSED');
   });
 
-  test('a zone the server does not serve: NOTAUTH for an update, RFC2136_ZONE named when it is set', async () => {
+  test('a zone the server does not serve: NOTAUTH for an update, REFUSED for the zone lookup, each naming what to fix', async () => {
     const client = new Rfc2136Client({ server: { host: '127.0.0.1', port: bind.port }, key: key(bind.key), timeoutMs: 5000 });
     const err = await refusal(client.update('other.test', [{ op: 'add', name: '_acme-challenge.other.test', value: 'v' }], 'add'));
     expect(err.rcode).toBe('NOTAUTH');
     expect(err.message).toContain('RFC2136_SERVER');
     const wrongZone = await refusal(provider({ zone: 'other.test' }).zoneOf(NAME));
     expect(wrongZone.message).toContain('RFC2136_ZONE');
+    for (const zone of [undefined, 'other.test']) {
+      const notServed = await refusal(provider({ zone }).zoneOf('_acme-challenge.other.test'));
+      expect(notServed.rcode).toBe('REFUSED');
+      expect(notServed.message).toMatch(/^rfc2136: .*serves no zone holding .*other\.test.*RFC2136_SERVER.*RFC2136_ZONE/);
+    }
   });
 
   test('a crashed run: the next run sweeps the journalled value, and only it', async () => {

@@ -37,15 +37,15 @@ export class Rfc2136Client {
    * the key: BADKEY/BADSIG/BADTIME surface here, before any ACME order.
    */
   async zoneOf(name: string, action = `find the zone of ${name}`): Promise<string | undefined> {
-    const answer = await this.send(encodeSoaQuery(messageId(), name), { action });
-    if (answer.rcode !== 'NOERROR' && answer.rcode !== 'NXDOMAIN') throw rcodeError(this.context(action), answer.rcode, name);
+    const answer = await this.send(encodeSoaQuery(messageId(), name), { action, name, kind: 'query' });
+    if (answer.rcode !== 'NOERROR' && answer.rcode !== 'NXDOMAIN') throw rcodeError(this.context(action), answer.rcode, name, 'query');
     if (!answer.authoritative) return undefined;
     return answer.soaOwners.answer[0] ?? answer.soaOwners.authority[0];
   }
 
   /** Sends one UPDATE for `zone` with `changes`; anything but NOERROR is an Rfc2136Error. */
   async update(zone: string, changes: TxtChange[], action: string): Promise<void> {
-    const answer = await this.send(encodeUpdate(messageId(), zone, changes), { action, zone });
+    const answer = await this.send(encodeUpdate(messageId(), zone, changes), { action, zone, name: changes[0]?.name ?? zone, kind: 'update' });
     if (answer.rcode !== 'NOERROR') throw rcodeError(this.context(action, zone), answer.rcode, changes[0]?.name ?? zone);
   }
 
@@ -54,7 +54,7 @@ export class Rfc2136Client {
   }
 
   /** Signs, sends, and returns the verified answer; TSIG errors and untrusted answers throw. */
-  private async send(message: Buffer, what: { action: string; zone?: string }): Promise<Answer> {
+  private async send(message: Buffer, what: { action: string; zone?: string; name: string; kind: 'query' | 'update' }): Promise<Answer> {
     const ctx = this.context(what.action, what.zone);
     const now = this.options.now ?? Date.now;
     const request = signRequest(message, this.options.key, now());
@@ -75,7 +75,7 @@ export class Rfc2136Client {
       if (!split) {
         // A server that refuses before looking at TSIG (e.g. not authoritative) may not sign.
         const plain = decodeAnswer(wire);
-        if (plain.rcode !== 'NOERROR' && plain.rcode !== 'NXDOMAIN') throw rcodeError(ctx, plain.rcode, what.zone ?? '');
+        if (plain.rcode !== 'NOERROR' && plain.rcode !== 'NXDOMAIN') throw rcodeError(ctx, plain.rcode, what.name, what.kind);
       }
       answer = decodeAnswer(verifyResponse(wire, request, this.options.key, now()).message);
     } catch (err) {

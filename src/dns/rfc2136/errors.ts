@@ -57,9 +57,12 @@ export function tsigError(ctx: ExchangeContext, code: number, rcode: string, ser
 }
 
 /** The error for an answer whose RCODE is not NOERROR (for an update) or not an answer at all (for a query). */
-export function rcodeError(ctx: ExchangeContext, rcode: string, name: string): Rfc2136Error {
+export function rcodeError(ctx: ExchangeContext, rcode: string, name: string, kind: 'query' | 'update' = 'update'): Rfc2136Error {
   const what = `rfc2136: failed to ${ctx.action}`;
   const zone = ctx.zone ?? 'the zone';
+  if (kind === 'query' && (rcode === 'REFUSED' || rcode === 'NOTAUTH')) {
+    return new Rfc2136Error(`${what}: ${ctx.server} refused the query (${rcode}): it serves no zone holding ${name}, or does not answer this machine; check DOMAINS, RFC2136_SERVER (the zone's primary server) and RFC2136_ZONE`, { rcode });
+  }
   switch (rcode) {
     case 'NOTAUTH':
       return new Rfc2136Error(`${what}: ${ctx.server} is not authoritative for ${zone} (NOTAUTH): set RFC2136_SERVER to the zone's primary server, or RFC2136_ZONE to a zone it serves`, { rcode });
