@@ -30,8 +30,10 @@ export interface TestKey {
   secret: string;
 }
 
-/** A running BIND. */
-export interface BindServer {
+/** A running server taking the test's TSIG-signed updates (BIND here, Knot in knot-update.ts). */
+export interface UpdateServer {
+  /** 'bind' or 'knot'. */
+  kind: 'bind' | 'knot';
   zone: string;
   /** '127.0.0.1:PORT': RFC2136_SERVER, DNS_RESOLVERS and Pebble's -dnsserver. */
   address: string;
@@ -43,13 +45,13 @@ export interface BindServer {
   readonlyKey: TestKey;
   /** The TXT values the server answers at `name` now (none on NXDOMAIN/NODATA). */
   txt(name: string): Promise<string[]>;
-  /** named's log, for failure messages. */
+  /** The server's log, for failure messages. */
   output(): string;
   stop(): Promise<void>;
 }
 
 /** Starts named for `zone` and waits until it answers the zone's SOA. */
-export async function startBind(zone = 'example.test'): Promise<BindServer> {
+export async function startBind(zone = 'example.test'): Promise<UpdateServer> {
   const dir = await makeTempDir('bind');
   let named: ServerProcess | undefined;
   const stop = async () => {
@@ -58,27 +60,38 @@ export async function startBind(zone = 'example.test'): Promise<BindServer> {
   };
   try {
     const port = await freePort({ udp: true });
-    const key: TestKey = { name: 'nrcert-key', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
-    const readonlyKey: TestKey = { name: 'readonly-key', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
+    const { key, readonlyKey } = testKeys();
     await writeFile(join(dir, `${zone}.zone`), zoneFile(zone));
     await writeFile(join(dir, 'named.conf'), namedConf(dir, zone, port, [key, readonlyKey]));
     named = startServerProcess('named', '/usr/sbin/named', ['-g', '-n', '1', '-c', join(dir, 'named.conf')], process.env, dir);
     const server = named;
-    const txt = (name: string) => query(port, name);
-    await waitFor(async () => {
-      if (server.exitStatus() !== undefined) throw new Error(`named ${server.exitStatus()}`);
-      return (await soa(port, zone)) === true;
-    }, 15_000, { what: `named at 127.0.0.1:${port}` }).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${server.output()}`);
-    });
-    return { zone, address: `127.0.0.1:${port}`, host: '127.0.0.1', port, key, readonlyKey, txt, output: () => server.output(), stop };
+    const txt = (name: string) => txtAt(port, name);
+    await waitUntilServing(server, port, zone);
+    return { kind: 'bind', zone, address: `127.0.0.1:${port}`, host: '127.0.0.1', port, key, readonlyKey, txt, output: () => server.output(), stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-function zoneFile(zone: string): string {
+/** The two keys of every update server: one the policy allows, one it does not. */
+export function testKeys(): { key: TestKey; readonlyKey: TestKey } {
+  const make = (name: string): TestKey => ({ name, algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') });
+  return { key: make('nrcert-key'), readonlyKey: make('readonly-key') };
+}
+
+/** Waits until `server` answers the SOA of `zone` at 127.0.0.1:`port`; fails fast when it exits. */
+export async function waitUntilServing(server: ServerProcess, port: number, zone: string): Promise<void> {
+  await waitFor(async () => {
+    if (server.exitStatus() !== undefined) throw new Error(`${server.name} ${server.exitStatus()}`);
+    return soa(port, zone);
+  }, 15_000, { what: `${server.name} at 127.0.0.1:${port}` }).catch((err) => {
+    throw new Error(`${(err as Error).message}\n${server.output()}`);
+  });
+}
+
+/** The test zone: SOA, NS and the nameserver's address. */
+export function zoneFile(zone: string): string {
   return [`$ORIGIN ${zone}.`, '$TTL 60', `@ IN SOA ns1.${zone}. hostmaster.${zone}. 1 60 10 3600 5`, `@ IN NS ns1.${zone}.`, 'ns1 IN A 127.0.0.1', ''].join('\n');
 }
 
@@ -123,7 +136,8 @@ async function soa(port: number, zone: string): Promise<boolean> {
   }
 }
 
-async function query(port: number, name: string): Promise<string[]> {
+/** The TXT values 127.0.0.1:`port` answers at `name`, sorted (none on NXDOMAIN/NODATA). */
+export async function txtAt(port: number, name: string): Promise<string[]> {
   try {
     return (await resolver(port).resolveTxt(name)).map((chunks) => chunks.join('')).sort();
   } catch (err) {

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAriProxy, type AriProxy } from '../fakes/ari-proxy';
 import { runCli, type CliResult } from '../helpers/cli';
-import { bindUnavailable, startBind, type BindServer } from '../helpers/bind';
+import { bindUnavailable, startBind, type UpdateServer } from '../helpers/bind';
 import { startPebble, type PebbleEnv } from '../helpers/pebble';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
@@ -18,7 +18,7 @@ const skip = unavailable !== undefined && process.env.CI !== 'true';
 if (skip) console.log(`skipping the RFC 2136 CLI tests: ${unavailable}`);
 
 const NAME = '_acme-challenge.example.test';
-let bind: BindServer;
+let bind: UpdateServer;
 let pebble: PebbleEnv;
 let proxy: AriProxy;
 let dir: string;

@@ -71,7 +71,9 @@ export class Rfc2136Client {
       const split = splitTsig(wire);
       // BADSIG/BADKEY answers are unsigned by design (RFC 8945 §5.3.2); BADTIME ones are signed
       // with the server's clock. Either way nothing changed: report the error itself.
-      if (split && split.tsig.error !== 0) throw tsigError(ctx, split.tsig.error, decodeAnswer(split.message).rcode, serverTime(split.tsig));
+      if (split && split.tsig.error !== 0) {
+        throw tsigError(ctx, split.tsig.error, decodeAnswer(split.message).rcode, serverTime(split.tsig), what.kind === 'update' ? { name: what.name } : undefined);
+      }
       if (!split) {
         // A server that refuses before looking at TSIG (e.g. not authoritative) may not sign.
         const plain = decodeAnswer(wire);

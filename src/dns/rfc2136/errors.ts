@@ -38,15 +38,18 @@ export interface ExchangeContext {
 const TSIG_NAMES: Record<number, TsigErrorName> = { 16: 'BADSIG', 17: 'BADKEY', 18: 'BADTIME', 22: 'BADTRUNC' };
 
 /** The error for a TSIG error code in an answer. */
-export function tsigError(ctx: ExchangeContext, code: number, rcode: string, serverTime?: Date): Rfc2136Error {
+export function tsigError(ctx: ExchangeContext, code: number, rcode: string, serverTime?: Date, denied?: { name: string }): Rfc2136Error {
   const name = TSIG_NAMES[code];
   const what = `rfc2136: failed to ${ctx.action}`;
   const opts = { rcode, tsigError: name };
   switch (name) {
     case 'BADSIG':
       return new Rfc2136Error(`${what}: ${ctx.server} refused the signature (TSIG BADSIG): RFC2136_TSIG_SECRET is not the secret of the key "${ctx.keyName}" there; copy the secret from the server's key file`, opts);
-    case 'BADKEY':
-      return new Rfc2136Error(`${what}: ${ctx.server} has no TSIG key "${ctx.keyName}" with algorithm ${ctx.algorithm} (TSIG BADKEY): set RFC2136_TSIG_KEY_NAME to the key's name in the server's configuration and RFC2136_TSIG_ALGORITHM to its algorithm`, opts);
+    case 'BADKEY': {
+      // Knot answers an update its acl does not allow with BADKEY too (BIND: REFUSED).
+      const acl = denied ? `; or, when the key works for queries (doctor), the server's acl does not let it change TXT records at ${denied.name} (Knot: update-owner-name; see the README, "Your own DNS server (RFC 2136)")` : '';
+      return new Rfc2136Error(`${what}: ${ctx.server} has no TSIG key "${ctx.keyName}" with algorithm ${ctx.algorithm} (TSIG BADKEY): set RFC2136_TSIG_KEY_NAME to the key's name in the server's configuration and RFC2136_TSIG_ALGORITHM to its algorithm${acl}`, opts);
+    }
     case 'BADTIME': {
       const at = serverTime ? ` (the server's clock says ${serverTime.toISOString()})` : '';
       return new Rfc2136Error(`${what}: the clocks of ${ctx.server} and this machine differ by more than ${FUDGE_SECONDS} s${at} (TSIG BADTIME): set the clock right (NTP) on this machine or on the server`, opts);
