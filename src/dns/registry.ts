@@ -60,7 +60,7 @@ const rfc2136: ProviderEntry<Rfc2136Settings> = {
     return new Rfc2136DnsProvider({ ...settings, secret: settings.secret!, ...deps });
   },
   check(settings, ctx) {
-    const { checkRfc2136 } = require('./rfc2136/check') as typeof import('./rfc2136/check');
+    const { checkRfc2136 } = require('./rfc2136/provider') as typeof import('./rfc2136/provider');
     return checkRfc2136(settings, ctx);
   },
 };

@@ -9,11 +9,9 @@
 import pino from 'pino';
 import { Secret } from '../../src/config/secret';
 import { AbortedError } from '../../src/errors';
-import { Rfc2136Client } from '../../src/dns/rfc2136/client';
+import { Rfc2136Client, encodeSoaQuery, exchange } from '../../src/dns/rfc2136/client';
 import { Rfc2136Error } from '../../src/dns/rfc2136/errors';
-import { encodeSoaQuery } from '../../src/dns/rfc2136/message';
 import { Rfc2136DnsProvider } from '../../src/dns/rfc2136/provider';
-import { exchange } from '../../src/dns/rfc2136/transport';
 import { signRequest, verifyResponse, TsigVerifyError, type TsigAlgorithm, type TsigKey } from '../../src/dns/rfc2136/tsig';
 import { bindUnavailable, startBind, type TestKey, type UpdateServer } from '../helpers/bind';
 import { knotUnavailable, startKnotUpdate } from '../helpers/knot-update';

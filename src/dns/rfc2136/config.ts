@@ -7,7 +7,10 @@ import { readSecretSetting, type SettingsContext } from '../../config/provider-s
 import type { Secret } from '../../config/secret';
 import { domainProblem } from '../../config/domains';
 import { printable, readRequestTimeout } from '../../config/values';
-import { TSIG_ALGORITHMS, type TsigAlgorithm } from './tsig';
+
+/** The TSIG algorithms BIND and Knot accept (hmac-md5 left out: RFC 8945 §6 says not for new keys). */
+export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1'] as const;
+export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
 
 /** The settings this provider reads. */
 export const RFC2136_SETTINGS = [

@@ -5,7 +5,13 @@
  */
 import { DnsProviderError } from '../../errors';
 import { FUDGE_SECONDS } from './tsig';
-import { TransportError } from './transport';
+
+/** Why an exchange got no answer: refused, unreachable, timed out, closed early. */
+export class TransportError extends Error {
+  constructor(readonly kind: 'connect' | 'timeout' | 'closed', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 /** The TSIG errors a server can answer with (RFC 8945 §5.2). */
 export type TsigErrorName = 'BADSIG' | 'BADKEY' | 'BADTIME' | 'BADTRUNC';

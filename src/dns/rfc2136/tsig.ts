@@ -14,10 +14,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../../config/secret';
+import type { TsigAlgorithm } from './config';
 
-/** The algorithms BIND and Knot accept (hmac-md5 left out: RFC 8945 §6 says it must not be used for new keys). */
-export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1'] as const;
-export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
+export type { TsigAlgorithm } from './config';
 
 /** The fudge we sign with: how far apart the two clocks may be (RFC 8945 §10 recommends 300 s). */
 export const FUDGE_SECONDS = 300;
