@@ -160,6 +160,16 @@ describe.each(runnable.map((s) => [s.kind, s.start] as const))('RFC 2136 + TSIG 
     }
   });
 
+  test('an interrupted run: queries stop at once, but the cleanup update still deletes the value', async () => {
+    const controller = new AbortController();
+    const dns = provider({ signal: controller.signal });
+    const record = await dns.present(NAME, 'added-before-ctrl-c');
+    controller.abort();
+    await expect(provider({ signal: controller.signal }).zoneOf('_acme-challenge.sub.example.test')).rejects.toBeInstanceOf(AbortedError);
+    await dns.cleanup(record);
+    expect(await bind.txt(NAME)).toEqual([]);
+  });
+
   test('a crashed run: the next run sweeps the journalled value, and only it', async () => {
     const crashed = provider({ stateDir });
     await crashed.present(NAME, 'left-by-a-crash');

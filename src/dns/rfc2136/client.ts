@@ -148,6 +148,7 @@ export interface Rfc2136ClientOptions {
   key: TsigKey;
   /** RFC2136_TIMEOUT: how long one request may go unanswered. */
   timeoutMs: number;
+  /** The run's signal: ends a query at once; an update runs to its answer, within timeoutMs. */
   signal?: AbortSignal;
   /** The clock the signature's time comes from (tests skew it); Date.now unless told. */
   now?: () => number;
@@ -193,12 +194,15 @@ export class Rfc2136Client {
     const request = signRequest(message, this.options.key, now());
     let wire: Buffer;
     try {
-      wire = await exchange(this.options.server, request.wire, { timeoutMs: this.options.timeoutMs, signal: this.options.signal });
+      // Queries end at once on the run's signal; an update runs to its answer (bounded by the
+      // timeout), so an interrupted run still deletes what it added and knows what it changed.
+      const signal = what.kind === 'query' ? this.options.signal : undefined;
+      wire = await exchange(this.options.server, request.wire, { timeoutMs: this.options.timeoutMs, signal });
     } catch (err) {
       if (err instanceof TransportError) throw transportFailure(ctx, err);
       throw err;
     }
-    if (this.options.signal?.aborted) throw new AbortedError();
+    if (what.kind === 'query' && this.options.signal?.aborted) throw new AbortedError();
     let answer: Answer;
     try {
       const split = splitTsig(wire);
