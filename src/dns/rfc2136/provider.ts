@@ -60,7 +60,9 @@ export class Rfc2136DnsProvider implements DnsProvider {
     if (cached) return cached;
     const zone = this.options.zone ? await this.#configuredZone(name, this.options.zone) : await this.client.zoneOf(name);
     if (!zone) {
-      throw new Rfc2136Error(`rfc2136: ${this.client.serverLabel} holds no zone with ${name} (no authoritative SOA in its answer): check DOMAINS and RFC2136_SERVER, or set RFC2136_ZONE`);
+      throw new Rfc2136Error(`rfc2136: ${this.client.serverLabel} holds no zone with ${name} (no authoritative SOA in its answer)`, {
+        fix: 'check DOMAINS and RFC2136_SERVER, or set RFC2136_ZONE',
+      });
     }
     this.#zones.set(name, zone);
     return zone;
@@ -68,11 +70,13 @@ export class Rfc2136DnsProvider implements DnsProvider {
 
   async #configuredZone(name: string, zone: string): Promise<string> {
     if (!`.${name}`.endsWith(`.${zone}`)) {
-      throw new Rfc2136Error(`rfc2136: RFC2136_ZONE is ${zone}, which does not hold ${name}; fix RFC2136_ZONE or DOMAINS, or leave RFC2136_ZONE empty`);
+      throw new Rfc2136Error(`rfc2136: RFC2136_ZONE is ${zone}, which does not hold ${name}`, { fix: 'fix RFC2136_ZONE or DOMAINS, or leave RFC2136_ZONE empty' });
     }
     this.#zoneProven ??= this.client.zoneOf(zone, `check the zone ${zone} (RFC2136_ZONE)`).then((found) => {
       if (found !== zone) {
-        throw new Rfc2136Error(`rfc2136: ${this.client.serverLabel} is not authoritative for ${zone} (RFC2136_ZONE)${found ? `; it holds ${found}` : ''}: fix RFC2136_ZONE or RFC2136_SERVER`);
+        throw new Rfc2136Error(`rfc2136: ${this.client.serverLabel} is not authoritative for ${zone} (RFC2136_ZONE)${found ? `; it holds ${found}` : ''}`, {
+          fix: 'fix RFC2136_ZONE or RFC2136_SERVER',
+        });
       }
     });
     await this.#zoneProven;
@@ -150,9 +154,9 @@ export async function checkRfc2136(settings: Rfc2136Settings, ctx: { domains: st
       zones.push(`${name} in ${await provider.zoneOf(name)}`);
     } catch (err) {
       const keyFailed = err instanceof Rfc2136Error && (err.tsigError !== undefined || err.transient);
-      const message = (err as Error).message;
-      if (keyFailed) return [fail('rfc2136.key', message), skip('rfc2136.zone', 'not checked: the key check failed')];
-      return [ok('rfc2136.key', keyAccepted(provider, settings)), fail('rfc2136.zone', message)];
+      const [message, fix] = err instanceof Rfc2136Error ? [err.problem, err.fix] : [(err as Error).message, undefined];
+      if (keyFailed) return [fail('rfc2136.key', message, fix), skip('rfc2136.zone', 'not checked: the key check failed')];
+      return [ok('rfc2136.key', keyAccepted(provider, settings)), fail('rfc2136.zone', message, fix)];
     }
   }
   return [ok('rfc2136.key', keyAccepted(provider, settings)), ok('rfc2136.zone', `the TXT records go to ${zones.join(', ')}`)];
