@@ -46,6 +46,7 @@ const VENDOR = {
   'peculiar-x509': { cjs: '@peculiar/x509' },
   'reflect-metadata': { cjs: 'reflect-metadata' },
   dotenv: { cjs: 'dotenv' },
+  'dns-packet': { cjs: 'dns-packet' },
   execa: { esm: [['*', 'execa']] },
   'node-cron': { cjs: 'node-cron' },
   pino: { cjs: 'pino' },
@@ -58,7 +59,7 @@ const VENDOR = {
 const PRIVATE = new Set(['peculiar-x509', 'reflect-metadata']);
 
 /** Bundles minified whole (identifiers too): their names never reach a message. */
-const SMALL = new Set(['node-forge', 'peculiar-x509', 'reflect-metadata', 'bcryptjs']);
+const SMALL = new Set(['node-forge', 'peculiar-x509', 'reflect-metadata', 'bcryptjs', 'dns-packet']);
 
 /** Specifier in the compiled code → vendor bundle name. */
 const SPECIFIERS = new Map(

@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import type { DnsProvider } from './provider';
 import { CLOUDFLARE_SETTINGS, readCloudflareSettings, type CloudflareSettings } from './cloudflare/config';
 import { DUCKDNS_SETTINGS, readDuckDnsSettings, type DuckDnsSettings } from './duckdns/config';
+import { RFC2136_SETTINGS, readRfc2136Settings, type Rfc2136Settings } from './rfc2136/config';
 
 /** What every provider is built with besides its own settings. */
 export interface ProviderDeps {
@@ -66,7 +67,23 @@ const duckdns: ProviderEntry<DuckDnsSettings> = {
 };
 
 /** Every provider, by its DNS_PROVIDER name. */
-export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare, duckdns };
+const rfc2136: ProviderEntry<Rfc2136Settings> = {
+  settings: RFC2136_SETTINGS,
+  secrets: ['RFC2136_TSIG_SECRET', 'RFC2136_TSIG_SECRET_FILE'],
+  readSettings: readRfc2136Settings,
+  credentialsGiven: (env) => Boolean(env.RFC2136_TSIG_SECRET || env.RFC2136_TSIG_SECRET_FILE),
+  create(settings, deps) {
+    const { Rfc2136DnsProvider } = require('./rfc2136/provider') as typeof import('./rfc2136/provider');
+    return new Rfc2136DnsProvider({ ...settings, secret: settings.secret!, ...deps });
+  },
+  check(settings, ctx) {
+    const { checkRfc2136 } = require('./rfc2136/provider') as typeof import('./rfc2136/provider');
+    return checkRfc2136(settings, ctx);
+  },
+};
+
+/** Every provider, by its DNS_PROVIDER name. */
+export const DNS_PROVIDERS: Readonly<Record<string, ProviderEntry<any>>> = { cloudflare, rfc2136, duckdns };
 
 /** The names DNS_PROVIDER accepts. */
 export const PROVIDER_NAMES = Object.keys(DNS_PROVIDERS);

@@ -65,7 +65,7 @@ test('the package installs offline as one package without dependencies, within 3
   expect(existsSync(join(pkg.root, 'node_modules'))).toBe(false);
   // One bundle per runtime dependency, not one file for everything.
   expect(readdirSync(join(pkg.root, 'vendor')).sort()).toEqual(
-    ['LICENSES.txt', 'acme-client.js', 'axios.js', 'bcryptjs.js', 'cloudflare.js', 'dotenv.js', 'execa.js', 'node-cron.js', 'node-forge.js', 'peculiar-x509.js', 'pino.js', 'reflect-metadata.js'],
+    ['LICENSES.txt', 'acme-client.js', 'axios.js', 'bcryptjs.js', 'cloudflare.js', 'dns-packet.js', 'dotenv.js', 'execa.js', 'node-cron.js', 'node-forge.js', 'peculiar-x509.js', 'pino.js', 'reflect-metadata.js'],
   );
   for (const shipped of ['README.md', '.env.example', 'deploy/systemd/nrcert.service', 'dist/cli/index.js']) {
     expect(existsSync(join(pkg.root, shipped))).toBe(true);
