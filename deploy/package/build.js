@@ -3,7 +3,8 @@
  * `npm run package`: writes nrcert-<version>.tgz, a package a Raspberry Pi can carry
  * (`npm install -g ./nrcert-<version>.tgz --offline` needs nothing but Node).
  *
- *   dist/            the tsc output, its requires of runtime dependencies rewritten to vendor/
+ *   dist/            the tsc output, its requires of runtime dependencies rewritten to vendor/,
+ *                    each folder's modules packed into one file (pack-folders.js)
  *   vendor/<dep>.js  each runtime dependency bundled by esbuild as its own file
  *   vendor/LICENSES.txt, deploy/, .env.example, README.md, package.json (no dependencies)
  *
@@ -22,6 +23,8 @@ const { builtinModules } = require('node:module');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+
+const { packFolders } = require('./pack-folders');
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -186,6 +189,7 @@ async function buildPackage(outDir = ROOT) {
     const vendor = path.join(stage, 'vendor');
     writeLicenses(path.join(vendor, 'LICENSES.txt'), await bundleVendor(vendor));
     rewriteRequires(path.join(stage, 'dist'), vendor);
+    packFolders(path.join(stage, 'dist'));
     const pkg = packageJson();
     fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     fs.mkdirSync(outDir, { recursive: true });

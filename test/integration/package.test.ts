@@ -110,10 +110,10 @@ test('renew from the package obtains and installs a wildcard + apex certificate 
 test('prepare on a clone installed without dev dependencies skips the build with one notice and exits 0', () => {
   // What `npm ci --omit=dev` runs after installing: the clone's prepare, with no TypeScript.
   const clone = join(dir, 'clone');
-  mkdirSync(join(clone, 'deploy', 'package'), { recursive: true });
+  mkdirSync(clone, { recursive: true });
   const root = join(__dirname, '..', '..');
   cpSync(join(root, 'package.json'), join(clone, 'package.json'));
-  cpSync(join(root, 'deploy', 'package', 'build.js'), join(clone, 'deploy', 'package', 'build.js'));
+  cpSync(join(root, 'deploy', 'package'), join(clone, 'deploy', 'package'), { recursive: true });
   const result = spawnSync('npm', ['run', '--silent', 'prepare'], { cwd: clone, encoding: 'utf8' });
   expect(result.status).toBe(0);
   expect(result.stdout).toBe('');

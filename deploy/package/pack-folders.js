@@ -1,0 +1,114 @@
+'use strict';
+/**
+ * Packs the compiled code of each folder of dist/ into one file, `<folder>/modules.js`, so the
+ * package installs a file per folder instead of one per module (≈ 20 instead of ≈ 140: the
+ * package target is ≤ 150 files, and every provider, command and check is a module more).
+ *
+ *   dist/cli/index.js        stays a real file (the bin; `run` and `init` start it by path)
+ *   dist/<folder>/modules.js { "<module>": function (exports, require, module, __filename, __dirname) { …tsc output… } }
+ *   dist/modules-loader.js   loads a module from its folder's pack: once, on first require, as Node would
+ *
+ * What lazy loading gave stays: a module's code runs only when something requires it (a pack
+ * holds its modules as functions, called on first use), and a pack is read only when one of its
+ * modules is first required, so `status` still never reads the ACME or Cloudflare code. Each module
+ * keeps its identity (one pack per folder, one instance per module, cycles as in Node), its
+ * `__filename`/`__dirname` (the paths it had in dist/), and requires of anything that is not
+ * packed (Node built-ins, vendor/ bundles, the bin) go to Node's own require, so require.cache
+ * still shows which bundles a command loaded.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** The files that stay real, relative to dist/. */
+const KEEP = new Set(['cli/index.js']);
+const LOADER = 'modules-loader.js';
+const PACK = 'modules.js';
+const REQUIRE = /\brequire\((['"])(\.[^'"]*)\1\)/g;
+
+/** The runtime: a require for the modules of one folder, resolving relative specifiers itself. */
+const LOADER_SOURCE = `'use strict';
+// Written by deploy/package/pack-folders.js: loads the modules packed into <folder>/${PACK}.
+const path = require('node:path');
+const PACKED = new Set(PACKED_LIST);
+const packs = new Map();
+const modules = new Map();
+function load(id) {
+  const hit = modules.get(id);
+  if (hit) return hit.exports;
+  const folder = path.dirname(id);
+  let pack = packs.get(folder);
+  if (!pack) packs.set(folder, (pack = require(path.join(__dirname, folder, '${PACK}'))));
+  const filename = path.join(__dirname, id + '.js');
+  const mod = { exports: {}, id: filename, filename, loaded: false };
+  modules.set(id, mod);
+  pack[path.basename(id)].call(mod.exports, mod.exports, requireFrom(path.dirname(filename)), mod, filename, path.dirname(filename));
+  mod.loaded = true;
+  return mod.exports;
+}
+function requireFrom(dir) {
+  return (spec) => {
+    if (!spec.startsWith('.')) return require(spec);
+    const abs = path.resolve(dir, spec);
+    const id = path.relative(__dirname, abs).replace(/\\.js$/, '').split(path.sep).join('/');
+    return PACKED.has(id) ? load(id) : require(abs);
+  };
+}
+module.exports = { requireFrom };
+`;
+
+/** Packs every folder of `distDir` (modules other than KEEP); returns the number of modules packed. */
+function packFolders(distDir) {
+  const byFolder = new Map();
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      const rel = path.relative(distDir, file).split(path.sep).join('/');
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith('.js') && !KEEP.has(rel)) {
+        const folder = path.posix.dirname(rel);
+        if (!byFolder.has(folder)) byFolder.set(folder, []);
+        byFolder.get(folder).push(file);
+      }
+    }
+  };
+  walk(distDir);
+  const packed = [];
+  for (const [folder, files] of byFolder) {
+    const parts = files.sort().map((file) => {
+      const name = path.basename(file, '.js');
+      packed.push(folder === '.' ? name : `${folder}/${name}`);
+      const source = fs.readFileSync(file, 'utf8').replace(/^#!.*\n/, '');
+      fs.rmSync(file);
+      return `${JSON.stringify(name)}: function (exports, require, module, __filename, __dirname) {\n${source}\n}`;
+    });
+    fs.writeFileSync(path.join(distDir, folder, PACK), `'use strict';\nmodule.exports = {\n${parts.join(',\n')}\n};\n`);
+  }
+  fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', JSON.stringify(packed.sort())));
+  for (const rel of KEEP) rewriteKept(path.join(distDir, rel), distDir, new Set(packed));
+  for (const file of fs.readdirSync(distDir, { recursive: true })) {
+    if (String(file).endsWith('.d.ts') || String(file).endsWith('.js.map')) fs.rmSync(path.join(distDir, String(file)));
+  }
+  return packed.length;
+}
+
+/** A real file's requires of packed modules go through the loader. */
+function rewriteKept(file, distDir, packed) {
+  const dir = path.dirname(file);
+  const source = fs.readFileSync(file, 'utf8');
+  let used = false;
+  const out = source.replace(REQUIRE, (all, quote, spec) => {
+    const id = path.relative(distDir, path.resolve(dir, spec)).replace(/\.js$/, '').split(path.sep).join('/');
+    if (!packed.has(id)) return all;
+    used = true;
+    return `__nrcertRequire(${quote}${spec}${quote})`;
+  });
+  if (!used) return;
+  const loader = path.relative(dir, path.join(distDir, LOADER)).split(path.sep).join('/');
+  const header = `const __nrcertRequire = require(${JSON.stringify(loader.startsWith('.') ? loader : `./${loader}`)}).requireFrom(__dirname);\n`;
+  // After the shebang and "use strict", before the first statement that could require.
+  const at = out.indexOf('"use strict";\n');
+  const pos = at >= 0 ? at + '"use strict";\n'.length : (out.startsWith('#!') ? out.indexOf('\n') + 1 : 0);
+  fs.writeFileSync(file, out.slice(0, pos) + header + out.slice(pos));
+}
+
+module.exports = { packFolders };
