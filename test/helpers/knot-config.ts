@@ -5,6 +5,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TestKey } from './bind';
 
 /** A server as the configs need it: its host name in the zone and its address. */
 export interface ZoneHost {
@@ -16,13 +17,13 @@ export interface ZoneHost {
  * Writes every file into `dir` (primary/ and secondary/ hold Knot's state); returns the resolv.conf
  * path. `extraZones` are served by the same two servers (their NS records name ns1/ns2 of `zone`).
  */
-export async function writeConfigs(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost, resolver: string, extraZones: string[] = []): Promise<string> {
+export async function writeConfigs(dir: string, zone: string, primary: ZoneHost, secondary: ZoneHost, resolver: string, extraZones: string[], key: TestKey): Promise<string> {
   const zones = [zone, ...extraZones];
   await mkdir(join(dir, 'primary'));
   await mkdir(join(dir, 'secondary'));
   await writeFile(join(dir, `${zone}.zone`), zoneFile(zone, primary, secondary));
   for (const extra of extraZones) await writeFile(join(dir, `${extra}.zone`), zoneFile(extra, primary, secondary, false));
-  await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zones, primary, secondary));
+  await writeFile(join(dir, 'primary.conf'), primaryConf(dir, zones, primary, secondary, key));
   await writeFile(join(dir, 'secondary.conf'), secondaryConf(dir, zones, primary, secondary));
   await writeFile(join(dir, 'unbound.conf'), unboundConf(dir, zones, primary, resolver));
   const resolvConf = join(dir, 'resolv.conf');
@@ -49,14 +50,29 @@ function serverSection(dir: string, name: string, listen: string): string {
   ].join('\n');
 }
 
-/** The primary: takes dynamic updates from loopback, NOTIFYs the secondary, lets it transfer. */
-function primaryConf(dir: string, zones: string[], primary: ZoneHost, secondary: ZoneHost): string {
+/**
+ * The primary: takes dynamic updates from loopback (the Cloudflare fake's publisher) and, signed
+ * with `key`, TXT updates at `_acme-challenge` (the README's acl, for DNS_PROVIDER=rfc2136);
+ * NOTIFYs the secondary, lets it transfer.
+ */
+function primaryConf(dir: string, zones: string[], primary: ZoneHost, secondary: ZoneHost, key: TestKey): string {
   return `${serverSection(dir, 'primary', primary.address)}
+key:
+  - id: ${key.name}
+    algorithm: ${key.algorithm}
+    secret: ${key.secret}
 remote:
   - id: secondary
     address: ${secondary.address}@53
     via: ${primary.address}
 acl:
+  - id: nrcert-acme
+    key: ${key.name}
+    action: update
+    update-type: [TXT]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: [_acme-challenge]
   - id: update
     address: 127.0.0.0/8
     action: update
@@ -70,7 +86,7 @@ template:
     zonefile-load: difference-no-serial
     journal-content: all
 zone:
-${zones.map((zone) => `  - domain: ${zone}\n    notify: secondary\n    acl: [update, transfer]\n`).join('')}`;
+${zones.map((zone) => `  - domain: ${zone}\n    notify: secondary\n    acl: [nrcert-acme, update, transfer]\n`).join('')}`;
 }
 
 /** The secondary: transfers from the primary, on NOTIFY from it. */

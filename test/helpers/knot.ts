@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { TxtPublisher } from '../fakes/challtestsrv-publisher';
 import { NsupdatePublisher } from '../fakes/nsupdate-publisher';
 import { writeConfigs } from './knot-config';
+import { testKeys, type TestKey } from './bind';
 import { CLI, collectOutput, type CliResult } from './cli';
 import { startServerProcess, type ServerProcess } from './process';
 import { makeTempDir, removeTempDir } from './tmp';
@@ -57,6 +58,8 @@ export interface AuthoritativeZone {
   extraPublishers: Record<string, NsupdatePublisher>;
   /** Publishes each name into whichever served zone holds it (the fake with several zones). */
   everyZone: TxtPublisher;
+  /** The TSIG key the primary takes `_acme-challenge` TXT updates with (DNS_PROVIDER=rfc2136). */
+  key: TestKey;
   /** The recursive resolver the namespace's resolv.conf names. */
   resolver: string;
   /** A resolv.conf naming the resolver, for spawnInNamespace. */
@@ -88,7 +91,8 @@ export async function startAuthoritativeZone(zone = 'example.test', extraZones: 
     const primary = server(`ns1.${zone}`, `127.0.${n}.2`);
     const secondary = server(`ns2.${zone}`, `127.0.${n}.3`);
     const resolver = `127.0.${n}.4`;
-    const resolvConf = await writeConfigs(dir, zone, primary, secondary, resolver, extraZones);
+    const { key } = testKeys();
+    const resolvConf = await writeConfigs(dir, zone, primary, secondary, resolver, extraZones, key);
     const output = () => processes.map((p) => `--- ${p.name} (${p.exitStatus() ?? 'running'}) ---\n${p.output()}`).join('\n');
     const start = async (name: string, command: string, args: string[], ready: () => Promise<boolean>, what: string) => {
       processes.push(startServerProcess(name, command, args, process.env, dir));
@@ -107,7 +111,7 @@ export async function startAuthoritativeZone(zone = 'example.test', extraZones: 
     const holder = (name: string) => extraZones.find((z) => `.${name.replace(/\.$/, '')}`.endsWith(`.${z}`));
     const publisherOf = (name: string) => { const z = holder(name); return z ? extraPublishers[z] : publisher; };
     return {
-      zone, primary, secondary, resolver, resolvConf, output, stop, publisher, extraPublishers,
+      zone, primary, secondary, resolver, resolvConf, output, stop, publisher, extraPublishers, key,
       everyZone: { add: (name, value) => publisherOf(name).add(name, value), replace: (name, values) => publisherOf(name).replace(name, values) },
       txt: (s, name) => query(s.address, name, 'TXT'),
       holdTransfers: () => knotc('zone-xfr-freeze', zone),

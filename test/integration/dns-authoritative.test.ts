@@ -35,7 +35,7 @@ function expectExit(result: CliResult, code: number): void {
   if (result.code !== code) throw new Error(`exit ${result.code} (expected ${code})\n${result.stdout}\n${result.stderr}\n${zone.output()}`);
 }
 
-function env(overrides: Record<string, string> = {}): Record<string, string> {
+function env(overrides: Record<string, string | undefined> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
@@ -214,6 +214,40 @@ function publishedValues(): string[] {
     } finally {
       await recursive.stop();
       await zone.publisher.update([`update delete ${NAME}. CNAME`]);
+    }
+  }, 60_000);
+
+  test('DNS_PROVIDER=rfc2136 with no fake at all: TSIG-signed updates at the real primary, nrcert waits for the secondary too, then tells the CA', async () => {
+    const rfc2136 = {
+      CLOUDFLARE_API_TOKEN: undefined, CLOUDFLARE_BASE_URL: undefined, DNS_PROVIDER: 'rfc2136', RFC2136_SERVER: `${zone.primary.address}:53`,
+      RFC2136_TSIG_KEY_NAME: zone.key.name, RFC2136_TSIG_SECRET: zone.key.secret,
+    };
+    const requestsToFake = fake.requests.length;
+    await zone.holdTransfers();
+    try {
+      const cli = spawnInNamespace(zone.resolvConf, ['renew', '--force'], env(rfc2136), dir);
+      await waitFor(async () => (await zone.txt(zone.primary, NAME)).length === 2, 20_000, { what: 'both values at the primary, by signed update' });
+      const values = await zone.txt(zone.primary, NAME);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await zone.txt(zone.secondary, NAME)).toEqual([]);
+      const releasedAt = Date.now();
+      await zone.releaseTransfers();
+      const result = await cli.done;
+      expectExit(result, 0);
+      const logs = logLines(result);
+      const waiting = logs.filter((l) => l.msg === 'TXT record not visible yet');
+      const visible = logs.find((l) => l.msg === 'TXT record visible at every nameserver');
+      expect(waiting.length).toBeGreaterThan(0);
+      expect(waiting[waiting.length - 1].waiting).toEqual([zone.secondary.label]);
+      expect(visible!.time).toBeGreaterThanOrEqual(releasedAt);
+      expect(logs.find((l) => l.msg === 'DNS-01 challenges validated')!.time).toBeGreaterThanOrEqual(visible!.time);
+      expect(values).toHaveLength(2);
+      // Each value deleted by itself at the primary; the secret in no line; the fake never asked.
+      await waitFor(async () => (await zone.txt(zone.primary, NAME)).length === 0, 5000, { what: 'the records removed at the primary' });
+      expect(`${result.stdout}${result.stderr}`).not.toContain(zone.key.secret);
+      expect(fake.requests).toHaveLength(requestsToFake);
+    } finally {
+      await zone.releaseTransfers();
     }
   }, 60_000);
 
