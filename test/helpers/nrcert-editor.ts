@@ -5,7 +5,7 @@
  * EDITOR_DIR files written in the contract's format (/work/prompts/editor-contract.md).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,7 +56,26 @@ export async function prepareEditorUserDir(userDir: string, opts: EditorUserDirO
     credentialSecret: "test-credential-secret",
     ${opts.adminAuth === false ? '' : `adminAuth: { type: "credentials", users: ${JSON.stringify(users)} },`}
     nrcert: { editorDir: ${JSON.stringify(opts.editorDir)} },`);
+  keepEditorOffline(settings);
   if (opts.install !== false) await installEditorPackage(userDir);
+}
+
+/**
+ * Turns off what makes the editor reach the Internet from a browser (the palette catalogue at
+ * catalogue.nodered.org) and the welcome tour that would cover the editor in a browser test.
+ */
+function keepEditorOffline(settingsPath: string): void {
+  const text = readFileSync(settingsPath, 'utf8');
+  const edits: Array<[string, string]> = [
+    ['        //tours: false,', '        tours: false,'],
+    ['        palette: {\n', '        palette: {\n            catalogues: [],\n'],
+  ];
+  let out = text;
+  for (const [from, to] of edits) {
+    if (!out.includes(from)) throw new Error(`keepEditorOffline: no ${JSON.stringify(from)} in ${settingsPath}`);
+    out = out.replace(from, to);
+  }
+  writeFileSync(settingsPath, out);
 }
 
 /** An answer of the admin API. */
