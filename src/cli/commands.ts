@@ -95,6 +95,8 @@ export const COMMAND_SPECS: Record<string, CommandSpec> = {
       'admin-password-file': { type: 'string', value: 'F', help: 'with --admin-user: the password, on the first line of F (stored only as a bcrypt hash)' },
       'node-auth': { type: 'boolean', help: 'with --admin-user: the same login for the dashboard and http-in nodes (httpNodeAuth)' },
       'static-auth': { type: 'boolean', help: 'with --admin-user: the same login for httpStatic files (httpStaticAuth)' },
+      'editor-plugin': { type: 'boolean', help: 'with --apply: install node-red-contrib-nrcert (the Certificates sidebar, the nrcert events node) into Node-RED\'s user dir and point it at EDITOR_DIR' },
+      'editor-plugin-from': { type: 'string', value: 'DIR', help: 'with --editor-plugin: install the package from DIR (default: the one shipped with nrcert, deploy/node-red)' },
       ...ENV_FILE,
     },
   },
