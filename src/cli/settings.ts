@@ -40,6 +40,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   });
   const login = await loginRequest(args);
   if (login) await checkLoginFits(settingsPath, login.scope);
+  if (args.flags['editor-plugin']) (require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin')).checkPluginDir(pluginDirOf(args.options['editor-plugin-from']));
   // Without --client-certs the mode already in the block stays: re-applying never switches it off.
   const before = await readFile(settingsPath, 'utf8').then(clientCertModeIn, () => null);
   const mode = asked ?? before ?? 'off';
@@ -85,13 +86,18 @@ async function applyEditorPlugin(config: Config, settingsPath: string, from: str
   const logger = createLogger('warn', { format: config.logFormat });
   await publishForEditor(folder, config, logger);
   const userDir = dirname(settingsPath);
-  const packageDir = resolve(from ?? plugin.shippedPluginDir());
+  const packageDir = pluginDirOf(from);
   await plugin.installPlugin(userDir, packageDir);
   process.stdout.write(`Installed ${plugin.PLUGIN_PACKAGE} from ${packageDir} into ${userDir} (npm, offline).\n`);
   const done = await plugin.applyEditorBlock({ settingsPath, certDir: config.certDir, editorDir: folder.dir });
   process.stdout.write(done.changed
     ? `Backed up ${done.path} to ${done.backupPath}\nWrote the editor block: Node-RED's Certificates sidebar reads ${folder.dir}. Restart Node-RED once to load the package.\n`
     : `${done.path} already points the editor at ${folder.dir}: nothing to change.\n`);
+}
+
+/** The package folder `--editor-plugin` installs: --editor-plugin-from, else the one shipped with nrcert. */
+function pluginDirOf(from: string | undefined): string {
+  return resolve(from ?? (require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin')).shippedPluginDir());
 }
 
 /** `--admin-user NAME --admin-password-file F [--node-auth] [--static-auth]`, checked before anything is written. */

@@ -83,7 +83,7 @@ function checkBody(body: unknown, id: string, refuse: (reason: string) => ParseR
   if (o.version !== 1) return refuse('"version" is not 1');
   if (o.id !== id) return refuse('"id" is not the id in the file name');
   const action = o.action;
-  if (typeof action !== 'string' || !(action in FIELDS)) return refuse('"action" is not renew, client-add or client-revoke');
+  if (typeof action !== 'string' || !Object.hasOwn(FIELDS, action)) return refuse('"action" is not renew, client-add or client-revoke');
   const allowed = FIELDS[action as EditorRequest['action']];
   const unknown = Object.keys(o).find((k) => !allowed.includes(k));
   if (unknown !== undefined) return refuse(`unknown field "${unknown.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}" for ${action}`);

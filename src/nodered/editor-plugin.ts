@@ -54,18 +54,23 @@ export async function applyEditorBlock(opts: EditOptions & { editorDir: string }
   return applyEdit(opts, (source) => editSettings(source, (indent, eol) => editorBlock(opts.editorDir, indent, eol), EDITOR_SPEC), () => []);
 }
 
+/** An InstallError unless `packageDir` holds a package (checked before settings.js is touched). */
+export function checkPluginDir(packageDir: string): void {
+  if (!existsSync(join(packageDir, 'package.json'))) {
+    throw new InstallError(`the Node-RED package folder ${packageDir} has no package.json; reinstall nrcert (its package ships deploy/node-red). Nothing was changed`);
+  }
+}
+
 /**
  * `npm install --offline --no-audit --no-fund --install-links FOLDER` in `userDir`, as its owner
  * when root. An InstallError saying what npm answered when it fails.
  */
 export async function installPlugin(userDir: string, packageDir: string): Promise<void> {
-  if (!existsSync(join(packageDir, 'package.json'))) {
-    throw new InstallError(`the Node-RED package folder ${packageDir} has no package.json; reinstall nrcert (its package ships deploy/node-red)`);
-  }
+  checkPluginDir(packageDir);
   const owner = statSync(userDir, { throwIfNoEntry: false });
   if (!owner?.isDirectory()) throw new InstallError(`Node-RED's user dir ${userDir} does not exist; start Node-RED once, or set NODE_RED_USER_DIR`);
   const as = runningAsRoot() && owner.uid !== 0 ? { uid: owner.uid, gid: owner.gid } : undefined;
   const env: Record<string, string> = as ? { HOME: homeOf(as.uid) ?? userDir } : {};
   const result = await runUserCommand(['npm', 'install', '--offline', '--no-audit', '--no-fund', '--install-links', packageDir], { env, cwd: userDir, timeoutMs: NPM_TIMEOUT_MS, as });
-  if (!result.ok) throw new InstallError(`npm install of ${PLUGIN_PACKAGE} into ${userDir} ${result.detail}; nothing else was changed`);
+  if (!result.ok) throw new InstallError(`npm install of ${PLUGIN_PACKAGE} into ${userDir} ${result.detail}; settings.js was not pointed at the editor folder`);
 }
