@@ -16,8 +16,8 @@ export const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 /** A client certificate's name, as `nrcert clients add` takes it. */
 const CLIENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** A certificate serial in hex, as `clients list --json` prints it. */
-const SERIAL = /^[0-9A-Fa-f]{1,64}$/;
+/** A certificate serial in hex, as `clients list --json` prints it (or with colons between the bytes, as openssl shows it). */
+const SERIAL = /^[0-9A-Fa-f]{1,2}(?::?[0-9A-Fa-f]{2}){0,40}$/;
 
 /** A well-formed request. The password is a Secret: it never reaches a log, a job or a file. */
 export type EditorRequest =
@@ -100,7 +100,7 @@ function checkBody(body: unknown, id: string, refuse: (reason: string) => ParseR
     }
     default: {
       if (typeof o.serial !== 'string' || !SERIAL.test(o.serial)) return refuse('"serial" is not a hexadecimal serial number');
-      return { ok: true, request: { id, action: 'client-revoke', serial: o.serial.toLowerCase() } };
+      return { ok: true, request: { id, action: 'client-revoke', serial: o.serial.replace(/:/g, '').toLowerCase() } };
     }
   }
 }

@@ -20,6 +20,7 @@ describe('parseRequest accepts', () => {
     expect(add.ok && add.request.action === 'client-add' && add.request.name).toBe('phone');
     expect(add.ok && add.request.action === 'client-add' && add.request.password.reveal()).toBe('chosen-by-editor');
     expect(parseRequest(file({ version: 1, id: ID, action: 'client-revoke', serial: '1A2B3C' }))).toEqual({ ok: true, request: { id: ID, action: 'client-revoke', serial: '1a2b3c' } });
+    expect(parseRequest(file({ version: 1, id: ID, action: 'client-revoke', serial: '1A:2B:3C' }))).toEqual({ ok: true, request: { id: ID, action: 'client-revoke', serial: '1a2b3c' } });
   });
 
   test('keeps the password out of inspection and JSON', () => {
@@ -56,6 +57,7 @@ describe('parseRequest refuses', () => {
     ['client-add with a password that is not a string', file({ version: 1, id: ID, action: 'client-add', name: 'phone', password: 12345678 }), /"password" is not a string/, true],
     ['client-add with a control character in the password', file({ version: 1, id: ID, action: 'client-add', name: 'phone', password: 'pass\nword1' }), /control character/, true],
     ['client-revoke with a serial that is not hex', file({ version: 1, id: ID, action: 'client-revoke', serial: 'xyz' }), /"serial" is not a hexadecimal/, true],
+    ['client-revoke with stray colons', file({ version: 1, id: ID, action: 'client-revoke', serial: '1A::2B' }), /"serial" is not a hexadecimal/, true],
     ['client-revoke without a serial', file({ version: 1, id: ID, action: 'client-revoke' }), /"serial" is missing/, true],
   ];
   test.each(cases)('%s', (_what, f, reason, hasId) => {
