@@ -2,12 +2,14 @@
  * `nrcert settings --apply --editor-plugin` on a real Node-RED user dir: the package folder is
  * installed with npm (offline, a copy, recorded in the user dir's package.json), settings.js gets
  * the `nrcert: { editorDir }` block, EDITOR_DIR is created and published, and a real Node-RED 4
- * then loads the package and sees the editorDir in its settings. The package here is a minimal
- * one written by the test (the real one lives in deploy/node-red, on the editor-plugin branch).
+ * then loads the package and sees the editorDir in its settings (a minimal package written by the
+ * test); then the shipped package (deploy/node-red) end to end: its admin API answers what nrcert
+ * published, and its Renew now makes a running `nrcert run` renew.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startStack, type Stack } from '../helpers/cli';
+import { runCli, SENTINEL_TOKEN, startCli, startStack, stopCli, type Stack } from '../helpers/cli';
+import { adminCall, adminToken, USERS } from '../helpers/nrcert-editor';
 import { prepareUserDir, startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { waitFor } from '../helpers/wait';
 
@@ -16,8 +18,11 @@ let nodeRed: NodeRedInstance | undefined;
 beforeAll(async () => {
   stack = await startStack();
 });
-afterAll(async () => {
+afterEach(async () => {
   await nodeRed?.stop();
+  nodeRed = undefined;
+});
+afterAll(async () => {
   await stack?.stop();
 });
 
@@ -88,3 +93,49 @@ test('refuses --editor-plugin without --apply, and a package folder without pack
   expect(refused.stderr).toMatch(/has no package\.json/);
   expect(readFileSync(settingsPath, 'utf8')).toBe(before); // checked before anything was written
 }, 60_000);
+
+test('the shipped package: its admin API serves what nrcert published, and Renew now makes `nrcert run` renew', async () => {
+  const userDir = join(stack.dir, 'node-red-shipped');
+  mkdirSync(userDir);
+  const settingsPath = prepareUserDir(userDir);
+  writeFileSync(settingsPath, readFileSync(settingsPath, 'utf8').replace('module.exports = {', 'module.exports = {\n    credentialSecret: "test-credential-secret",'));
+  const certDir = join(userDir, 'certs');
+  const env = stack.env({ CERT_DIR: certDir, STATE_DIR: join(stack.dir, 'state-shipped'), NODE_RED_USER_DIR: userDir, RENEW_SCHEDULE: '0 0 1 1 *', RENEW_START_DELAY: '86400' });
+  expect((await runCli(['renew'], env, stack.dir)).code).toBe(0);
+  const passwordFile = join(stack.dir, 'admin-password');
+  writeFileSync(passwordFile, `${USERS.admin.password}\n`);
+  const applied = await runCli(['settings', '--apply', '--editor-plugin', '--admin-user', 'admin', '--admin-password-file', passwordFile], env, stack.dir);
+  expect(applied.code).toBe(0);
+  expect(applied.stdout).toMatch(/Installed node-red-contrib-nrcert from .*deploy\/node-red/);
+  const service = startCli(['run'], env, stack.dir);
+  try {
+    nodeRed = await startNodeRed({ userDir });
+    await nodeRed.waitForTls(60_000);
+    const editorDir = join(certDir, 'editor');
+    await waitFor(() => existsSync(join(editorDir, 'status.json')), 20_000, { what: 'status.json' });
+    expect((await adminCall(nodeRed, '/nrcert/status')).status).toBe(401);
+    const token = await adminToken(nodeRed, 'admin');
+    const status = await adminCall(nodeRed, '/nrcert/status', { token });
+    expect(status.status).toBe(200);
+    const published = JSON.parse(readFileSync(join(editorDir, 'status.json'), 'utf8')) as { status: { certificates: Array<{ serial: string }> } };
+    expect(status.json()).toEqual(published.status);
+    const before = published.status.certificates[0].serial;
+
+    const asked = Date.now();
+    const renew = await adminCall(nodeRed, '/nrcert/renew', { method: 'POST', token });
+    expect(renew.status).toBe(202);
+    const id = renew.json().id as string;
+    await waitFor(async () => (await adminCall(nodeRed!, `/nrcert/jobs/${id}`, { token })).json().state === 'succeeded', 60_000, { intervalMs: 250, what: 'the Renew now job succeeded' });
+    console.log(`Renew now through Node-RED's admin API -> job succeeded in ${Date.now() - asked} ms`);
+    const after = (await adminCall(nodeRed, '/nrcert/status', { token })).json() as { certificates: Array<{ serial: string }> };
+    expect(after.certificates[0].serial).not.toBe(before);
+    const again = await adminCall(nodeRed, '/nrcert/renew', { method: 'POST', token });
+    await waitFor(async () => (await adminCall(nodeRed!, `/nrcert/jobs/${again.json().id}`, { token })).json().state === 'refused', 20_000, { what: 'the second Renew now refused' });
+    expect((await adminCall(nodeRed, `/nrcert/jobs/${again.json().id}`, { token })).json().message).toMatch(/next renewal from the editor is possible from/);
+    expect(nodeRed.readLog()).not.toContain(SENTINEL_TOKEN);
+    expect(nodeRed.readLog().split('\n').filter((l) => /\[(warn|error)\]/.test(l) && /nrcert/i.test(l))).toEqual([]);
+  } finally {
+    const result = await stopCli(service);
+    expect(result.code).toBe(0);
+  }
+}, 240_000);
