@@ -8,7 +8,7 @@ import { statePath } from '../store/state-dir';
 import { acquireLock } from '../store/lock';
 import { ensureStateDir } from '../store/state';
 import { startRenewalChild } from '../service/renewal-child';
-import { editorFolderFor } from './editor-publish';
+import { serveEditorFolder } from '../editor/serve';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -40,13 +40,12 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       startRenewal: (args) => startRenewalChild(config, args ?? ['--scheduled']),
     });
     scheduler.start();
-    // The Node-RED editor's folder, when in use: status at start, then its requests (loaded only then).
-    const folder = editorFolderFor(config, logger);
-    const editor = folder ? await (require('../editor/service') as typeof import('../editor/service')).startEditorService(config, folder, scheduler, logger) : null;
+    // The Node-RED editor's folder, once in use: status at start, then its requests.
+    const editor = serveEditorFolder(config, scheduler, logger);
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);
-    await editor?.stop();
+    await editor.stop();
     logger.info('stopped');
     return 0;
   } finally {

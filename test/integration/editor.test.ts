@@ -209,3 +209,24 @@ test('`nrcert editor process` handles a renewal, then client-add (a .p12 with th
   for (const out of [first, added]) expect(`${out.stdout}${out.stderr}`).not.toContain(password);
   expect(readFileSync(join(s.base, 'state', 'clients', 'clients.json'), 'utf8')).not.toContain(password);
 }, 120_000);
+
+test('a service started before the editor folder existed takes it up once `nrcert editor init` (or settings --apply --editor-plugin) creates it', async () => {
+  const s = setup('later', { EDITOR_DIR: '' });
+  expect((await runCli(['renew'], s.env, s.base)).code).toBe(0);
+  const before = served(s.certDir);
+  const service = startCli(['run'], s.env, s.base);
+  let result: CliResult | undefined;
+  try {
+    await waitFor(() => existsSync(join(s.base, 'state', 'service.lock')), 10_000, { what: 'the service running' });
+    expect(existsSync(s.editorDir)).toBe(false);
+    expect((await runCli(['editor', 'init'], s.env, s.base)).code).toBe(0);
+    request(s.requests, 'later-renew-0001', { action: 'renew' });
+    // The service looks for the folder every 10 s, then takes the request at once.
+    await waitFor(() => job(s.editorDir, 'later-renew-0001')?.state === 'succeeded', 45_000, { intervalMs: 250, what: 'the request handled by the running service' });
+    expect(served(s.certDir)).not.toBe(before);
+  } finally {
+    result = await stopCli(service);
+  }
+  expect(result.code).toBe(0);
+  expect(result.stderr).toMatch(/watching the editor's requests/);
+}, 120_000);
