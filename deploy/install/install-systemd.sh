@@ -121,7 +121,7 @@ say "Node-RED settings.js reads $CERT_DIR"
   "$NODE" "$PREFIX/dist/cli/index.js" settings --apply --settings "$NR_DIR/settings.js" --refresh-minutes "$REFRESH")
 
 say "units in $UNIT_DIR"
-for unit in nrcert.service nrcert-renew.service nrcert-renew.timer; do
+for unit in nrcert.service nrcert-renew.service nrcert-renew.timer nrcert-editor.service nrcert-editor.path; do
   sed -e "s#/home/pi/.node-red/certs#$CERT_DIR#g" -e "s#^SupplementaryGroups=pi\$#SupplementaryGroups=$NR_GROUP#" \
     "$PREFIX/deploy/systemd/$unit" > "$UNIT_DIR/$unit.tmp"
   chmod 0644 "$UNIT_DIR/$unit.tmp" && mv "$UNIT_DIR/$unit.tmp" "$UNIT_DIR/$unit"
@@ -151,11 +151,14 @@ if [ "$VARIANT" = timer ]; then
   say "nrcert-renew.timer (nrcert.service disabled)"
   systemctl disable --now nrcert.service 2>/dev/null || true
   systemctl enable nrcert-renew.timer
+  # The Node-RED editor's requests (Renew now, client certificates): no resident service watches them.
+  systemctl enable nrcert-editor.path
+  [ "$START" = no ] || systemctl start nrcert-editor.path
   # The first check now rather than at the next 00:00/12:00.
   [ "$START" = no ] || { systemctl start nrcert-renew.timer && systemctl start --no-block nrcert-renew.service; }
 else
   say "nrcert.service (nrcert-renew.timer disabled)"
-  systemctl disable --now nrcert-renew.timer 2>/dev/null || true
+  systemctl disable --now nrcert-renew.timer nrcert-editor.path 2>/dev/null || true
   systemctl enable nrcert.service
   [ "$START" = no ] || systemctl restart nrcert.service
 fi

@@ -15,6 +15,7 @@ export const DEFAULT_MAX_SECONDS = 3600;
  */
 export const DURATION_MAX_SECONDS: Readonly<Record<string, number>> = {
   RENEW_START_DELAY: 86_400,
+  EDITOR_RENEW_INTERVAL: 86_400,
   ACME_TIMEOUT: 600,
   CLOUDFLARE_TIMEOUT: 600,
 };
