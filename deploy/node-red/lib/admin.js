@@ -57,6 +57,11 @@ function registerAdminRoutes(RED, editorDir) {
     const file = readPublished(editorDir(), 'status.json');
     return file ? { body: file.status } : notPublished('the certificate status');
   }, log));
+  // The service's own record of its runs (last run, back-off); status --json does not carry it.
+  app.get('/nrcert/service', read, route(() => {
+    const file = readPublished(editorDir(), 'status.json');
+    return file ? { body: file.service || null } : notPublished('the service\'s state');
+  }, log));
   app.get('/nrcert/doctor', read, route(() => {
     const file = readPublished(editorDir(), 'doctor.json');
     return file ? { body: { publishedAt: file.publishedAt, ok: file.ok, checks: file.checks || [], audit: file.audit || [] } } : notPublished('the doctor\'s checks');
@@ -83,7 +88,7 @@ function registerAdminRoutes(RED, editorDir) {
   app.post('/nrcert/clients', write, route((req) => {
     const name = req.body && req.body.name;
     if (typeof name !== 'string' || !spool.CLIENT_NAME_RE.test(name)) {
-      return { status: 400, body: { error: 'bad_request', message: 'A client name is 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit' } };
+      return { status: 400, body: { error: 'bad_request', message: 'A client name is 1-64 letters, digits, ".", "_" or "-"' } };
     }
     const password = spool.newP12Password();
     const id = spool.writeRequest(requireDir(editorDir()), { action: 'client-add', name, password });

@@ -24,19 +24,27 @@ function newEvents(file, seen) {
   return fresh;
 }
 
+/** True when the service's last run (status.json's `service.lastRun`) failed or rolled back. */
+function lastRunFailed(service) {
+  const outcome = service && service.lastRun && service.lastRun.outcome;
+  return outcome === 'failed' || outcome === 'rolled_back';
+}
+
 /**
- * The node's status dot from status.json's `status` and the latest events:
- * red "failed" when the latest renewal attempt failed, yellow "due" when a renewal is due,
+ * The node's status dot from status.json's `status` and `service`, and the latest events:
+ * red "failed" when the last renewal attempt failed, yellow "due" when a renewal is due,
  * green "valid N d" otherwise; grey when nrcert has published nothing yet.
  */
-function statusDot(status, events, now = Date.now()) {
+function statusDot(status, events, now = Date.now(), service = undefined) {
   const cert = status && Array.isArray(status.certificates) ? status.certificates[0] : undefined;
   if (!cert) return { fill: 'grey', shape: 'ring', text: status ? 'no certificate' : 'no status yet' };
   const attempts = (events || []).filter((e) => e.type === 'renewed' || e.type === 'renewal_failed' || e.type === 'rollback');
   const last = attempts[attempts.length - 1];
   const notAfter = Date.parse(cert.notAfter);
   const days = Math.floor((notAfter - now) / DAY_MS);
-  if (last && last.type !== 'renewed' && !(Date.parse(cert.notBefore) > Date.parse(last.at))) {
+  if (service && service.lastRun) {
+    if (lastRunFailed(service)) return { fill: 'red', shape: 'dot', text: service.lastRun.outcome === 'rolled_back' ? 'rolled back' : 'failed' };
+  } else if (last && last.type !== 'renewed' && !(Date.parse(cert.notBefore) > Date.parse(last.at))) {
     return { fill: 'red', shape: 'dot', text: last.type === 'rollback' ? 'rolled back' : 'failed' };
   }
   if (notAfter <= now) return { fill: 'red', shape: 'dot', text: 'expired' };

@@ -12,8 +12,8 @@ const { readSmallFile, EditorDirError } = require('./editor-dir');
 
 /** Request and job ids, as nrcert accepts them. */
 const ID_RE = /^[A-Za-z0-9-]{8,64}$/;
-/** Client certificate names: what `nrcert clients add` accepts is checked again by nrcert. */
-const CLIENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** Client certificate names, as `nrcert clients add` accepts them (nrcert checks again). */
+const CLIENT_NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /** Certificate serials in hex, with or without colons. */
 const SERIAL_RE = /^[0-9A-Fa-f][0-9A-Fa-f:]{0,127}$/;
 /** nrcert refuses bigger requests. */

@@ -42,7 +42,7 @@ module.exports = function registerNrcertEvents(RED) {
       const fresh = newEvents(file, seen);
       if (emit) for (const event of fresh) node.send({ topic: event.type, payload: event });
       const status = readOrNull('status.json');
-      if (status !== undefined) node.status(statusDot(status && status.status, events));
+      if (status !== undefined) node.status(statusDot(status && status.status, events, Date.now(), status && status.service));
     };
     // What is already in events.json happened before this node started: only later events are sent.
     check(false);
