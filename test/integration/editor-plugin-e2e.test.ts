@@ -124,6 +124,7 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
       expect(after.serial).not.toBe(before.serial);
       await page.waitForSelector(`.nrcert-expiry[data-not-after="${after.notAfter}"]`, { timeout: 15_000 });
       await expect(page.locator('.nrcert-last-run').textContent()).resolves.toContain('renewed');
+      await expiry.scrollIntoViewIfNeeded();
       const shot = await screenshot(page, `editor-certificates-tab-node-red-${release.major}`);
       process.stdout.write(`screenshot of the Certificates tab after Renew now: ${shot}\n`);
       expect(logProblems(nodeRed.readLog()).filter((l) => /nrcert/i.test(l))).toEqual([]);
