@@ -2,14 +2,16 @@
  * node-red-contrib-nrcert against the real nrcert (Pebble, challtestsrv, the Cloudflare fake):
  * a flow `nrcert events` → file receives `renewed` after a real `nrcert renew --force` and
  * `renewal_failed` after an injected Cloudflare failure; Renew now through the admin API makes a
- * running `nrcert run` renew, and a second request while it runs is refused politely; and in a
+ * running `nrcert run` renew, and a second request while it runs is refused politely; a client
+ * certificate is added (its .p12 downloaded once) and revoked through the same spool; and in a
  * real browser (Debian's chromium) a user logs in, opens the Certificates tab, sees the names and
  * days left, presses Renew now and sees the new expiry (a screenshot in test/artifacts/).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { runCli, SENTINEL_TOKEN, startCli, startStack, stopCli, type Stack } from '../helpers/cli';
+import { identityFromP12 } from '../helpers/client-tls';
 import { launchChromium, loginToEditor, openCertificatesTab, screenshot } from '../helpers/editor-browser';
 import { nodeRedReleases, startNodeRed, waitFor, type NodeRedInstance, type NodeRedRelease } from '../helpers/nodered';
 import { adminCall, adminToken, logProblems, prepareEditorUserDir } from '../helpers/nrcert-editor';
@@ -42,6 +44,7 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
     // EDITOR_RENEW_INTERVAL=1: only "a renewal is running" refuses a second Renew now here.
     env = stack.env({ EDITOR_DIR: editorDir, EDITOR_RENEW_INTERVAL: '1', RENEW_SCHEDULE: '0 0 1 1 *', RENEW_START_DELAY: '86400' });
     expect((await runCli(['renew'], env, stack.dir)).code).toBe(0);
+    expect((await runCli(['clients', 'init'], env, stack.dir)).code).toBe(0);
     const userDir = join(stack.dir, 'node-red');
     outFile = join(stack.dir, 'events.out');
     await prepareEditorUserDir(userDir, { release, editorDir });
@@ -99,6 +102,32 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
     await waitFor(async () => (await job(first.json().id)).state === 'succeeded', 30_000, { intervalMs: 100, what: 'the first Renew now succeeded' });
     process.stdout.write(`Renew now: the running job succeeded ${Date.now() - asked} ms after the second request was refused\n`);
     expect(published(editorDir).serial).not.toBe(before);
+  }, 90_000);
+
+  it('adds a client certificate through the admin API, hands its .p12 out once (real openssl opens it with the password) and revokes it', async () => {
+    const job = async (id: string) => (await adminCall(nodeRed, `/nrcert/jobs/${id}`, { token: admin })).json();
+    const added = await adminCall(nodeRed, '/nrcert/clients', { method: 'POST', token: admin, body: { name: 'phone' } });
+    expect(added.status).toBe(202);
+    const { id, password } = added.json();
+    await waitFor(async () => (await job(id)).state === 'succeeded', 30_000, { intervalMs: 100, what: 'the client-add job succeeded' });
+    expect((await job(id)).download).toBe(`${id}.p12`);
+    const download = await adminCall(nodeRed, `/nrcert/clients/download/${id}`, { token: admin });
+    expect(download.status).toBe(200);
+    const p12 = join(stack.dir, 'phone.p12');
+    writeFileSync(p12, download.raw);
+    expect(identityFromP12(p12, password).cert).toContain('BEGIN CERTIFICATE');
+    expect((await adminCall(nodeRed, `/nrcert/clients/download/${id}`, { token: admin })).status).toBe(410);
+    expect(existsSync(join(editorDir, 'requests', `${id}.p12`))).toBe(false);
+
+    const clients = async () => (await adminCall(nodeRed, '/nrcert/clients', { token: admin })).json() as { configured: boolean; clients: Array<{ name: string; serial: string; revoked: boolean }> };
+    await waitFor(async () => (await clients()).clients.some((c) => c.name === 'phone'), 10_000, { what: 'phone in clients.json' });
+    const phone = (await clients()).clients.find((c) => c.name === 'phone')!;
+    expect(phone.revoked).toBe(false);
+    const revoke = await adminCall(nodeRed, `/nrcert/clients/${phone.serial}/revoke`, { method: 'POST', token: admin });
+    expect(revoke.status).toBe(202);
+    await waitFor(async () => (await job(revoke.json().id)).state === 'succeeded', 30_000, { intervalMs: 100, what: 'the client-revoke job succeeded' });
+    await waitFor(async () => (await clients()).clients.find((c) => c.name === 'phone')!.revoked, 10_000, { what: 'phone revoked in clients.json' });
+    expect(nodeRed.readLog()).not.toContain(password);
   }, 90_000);
 
   describe('in a real browser', () => {
