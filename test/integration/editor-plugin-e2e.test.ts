@@ -58,6 +58,7 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
     await nodeRed.waitForTls(30_000);
     await waitFor(() => nodeRed.readLog().includes('Started flows'), 30_000, { what: 'Node-RED started its flows' });
     admin = await adminToken(nodeRed, 'admin');
+    service = startCli(['run'], env, stack.dir);
   }, 180_000);
 
   afterAll(async () => {
@@ -88,7 +89,6 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
   }, 120_000);
 
   it('Renew now through the admin API makes `nrcert run` renew; a second request meanwhile is refused politely', async () => {
-    service = startCli(['run'], env, stack.dir);
     const before = published(editorDir).serial;
     const first = await adminCall(nodeRed, '/nrcert/renew', { method: 'POST', token: admin });
     expect(first.status).toBe(202);
@@ -136,7 +136,7 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
       await context?.close();
     });
 
-    it('logs in, opens the Certificates tab, sees names and days left, presses Renew now and sees the new expiry', async () => {
+    it('logs in, opens the Certificates tab, sees names and days left, presses Renew now and sees the new expiry; adds a client and downloads its .p12', async () => {
       // The previous test's renewal may still be inside EDITOR_RENEW_INTERVAL (1 s).
       await new Promise((r) => setTimeout(r, 1100));
       context = await launchChromium(join(stack.dir, 'chromium-profile'));
@@ -156,6 +156,16 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
       await expiry.scrollIntoViewIfNeeded();
       const shot = await screenshot(page, `editor-certificates-tab-node-red-${release.major}`);
       process.stdout.write(`screenshot of the Certificates tab after Renew now: ${shot}\n`);
+
+      // Add a client certificate and download its .p12 through the browser.
+      await page.fill('.nrcert-client-name', 'laptop');
+      await page.click('.nrcert-clients button:has-text("Add")');
+      await page.waitForSelector('.nrcert-job[data-state="succeeded"] button:has-text("Download")', { timeout: 30_000 });
+      const password = (await page.locator('.nrcert-job code').textContent())!;
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('.nrcert-job button:has-text("Download")')]);
+      const p12 = join(stack.dir, 'laptop.p12');
+      await download.saveAs(p12);
+      expect(identityFromP12(p12, password).cert).toContain('BEGIN CERTIFICATE');
       expect(logProblems(nodeRed.readLog()).filter((l) => /nrcert/i.test(l))).toEqual([]);
       expect(nodeRed.readLog()).not.toContain(SENTINEL_TOKEN);
     }, 120_000);
