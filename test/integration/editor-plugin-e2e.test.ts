@@ -169,5 +169,21 @@ describe.each(RELEASES)('nrcert and node-red-contrib-nrcert in a real $name', (r
       expect(logProblems(nodeRed.readLog()).filter((l) => /nrcert/i.test(l))).toEqual([]);
       expect(nodeRed.readLog()).not.toContain(SENTINEL_TOKEN);
     }, 120_000);
+
+    it('a read-only user sees the tab and cannot act: Renew now is disabled, no add or revoke', async () => {
+      const viewerContext = await launchChromium(join(stack.dir, 'chromium-profile-viewer'));
+      try {
+        const page = await loginToEditor(viewerContext, nodeRed, 'viewer');
+        await openCertificatesTab(page, release.major);
+        await expect(page.locator('.nrcert-names').textContent()).resolves.toBe('example.test, *.example.test');
+        await expect(page.locator('.nrcert-renew').isDisabled()).resolves.toBe(true);
+        await expect(page.locator('.nrcert-read-only').isVisible()).resolves.toBe(true);
+        await expect(page.locator('.nrcert-client-name').count()).resolves.toBe(0);
+        await expect(page.locator('.nrcert-clients button:has-text("Revoke")').count()).resolves.toBe(0);
+        await expect(page.locator('.nrcert-clients').textContent()).resolves.toContain('laptop');
+      } finally {
+        await viewerContext.close();
+      }
+    }, 120_000);
   });
 });
