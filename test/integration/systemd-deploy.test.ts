@@ -314,7 +314,7 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
 
   test('sudo nrcert init --non-interactive leaves Node-RED running and serving the certificate', async () => {
     // Back to the state before nrcert: its units off, Node-RED's own settings.js, no certificates.
-    await c.sh(`for unit in nrcert-renew.timer nrcert.service; do
+    await c.sh(`for unit in nrcert-renew.timer nrcert-editor.path nrcert.service; do
         if systemctl cat $unit >/dev/null 2>&1; then systemctl disable --now $unit; fi
       done
       rm -rf ${CERT_DIR} /var/lib/nrcert/*
