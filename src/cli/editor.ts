@@ -6,7 +6,7 @@
  */
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
-import { LockedError, UsageError } from '../errors';
+import { describeError, LockedError, UsageError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { editorFolder, editorFolderOf, ensureEditorFolder, type EditorFolder } from '../editor/folder';
 import { acquireLock } from '../store/lock';
@@ -66,7 +66,13 @@ async function processSpool(config: Config, folder: EditorFolder, logger: Logger
     return 0;
   }
   try {
-    ensureEditorFolder(folder);
+    // Requests are taken even when the folder cannot be set right: one left in the spool would
+    // make nrcert-editor.path start this again and again until systemd gives up on it.
+    try {
+      ensureEditorFolder(folder);
+    } catch (err) {
+      logger.warn(`EDITOR_DIR: ${describeError(err)}`);
+    }
     let running: RunningRenewal | undefined;
     const start = () => {
       const child = startRenewalChild(config, EDITOR_RENEW_ARGS);

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { runningAsRoot } from '../privilege/as-owner';
 import { homedir } from 'node:os';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
@@ -82,9 +83,12 @@ async function applyEditorPlugin(config: Config, settingsPath: string, from: str
   const { editorFolderOf, ensureEditorFolder } = require('../editor/folder') as typeof import('../editor/folder');
   const plugin = require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin');
   const folder = editorFolderOf(config);
-  ensureEditorFolder(folder);
-  const logger = createLogger('warn', { format: config.logFormat });
-  await publishForEditor(folder, config, logger);
+  // A folder nrcert's own user made (the systemd install) is left to it; this user only points Node-RED there.
+  const theirs = statSync(folder.dir, { throwIfNoEntry: false });
+  if (!theirs || runningAsRoot() || theirs.uid === process.geteuid?.()) {
+    ensureEditorFolder(folder);
+    await publishForEditor(folder, config, createLogger('warn', { format: config.logFormat }));
+  }
   const userDir = dirname(settingsPath);
   const packageDir = pluginDirOf(from);
   await plugin.installPlugin(userDir, packageDir);

@@ -14,7 +14,7 @@
  * location (privilege/as-owner.ts), with the group above, so a link planted by anyone leads
  * nowhere that owner could not reach; folders are never followed when they are links.
  */
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/config';
 import { resolveOwnership } from '../config/ownership';
@@ -91,15 +91,32 @@ export function ensureEditorFolder(folder: EditorFolder): void {
       if (!statSync(dirname(folder.dir), { throwIfNoEntry: false })?.isDirectory()) {
         throw new InstallError(`EDITOR_DIR: the folder ${dirname(folder.dir)} does not exist; create it (or run nrcert renew first, which creates CERT_DIR)`);
       }
-      const ownership = { group: folder.group };
-      ensureRealDirSync(folder.dir, EDITOR_DIR_MODE);
-      setDirModeSync(folder.dir, EDITOR_DIR_MODE, ownership);
-      ensureRealDirSync(requestsDir(folder), REQUESTS_DIR_MODE);
-      setDirModeSync(requestsDir(folder), REQUESTS_DIR_MODE, ownership);
+      ensureDir(folder.dir, EDITOR_DIR_MODE, folder.group);
+      ensureDir(requestsDir(folder), REQUESTS_DIR_MODE, folder.group);
     });
   } catch (err) {
     if (err instanceof InstallError) throw err;
     throw new InstallError(`EDITOR_DIR: cannot prepare ${folder.dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check that folder and its permissions`, { cause: err });
+  }
+}
+
+/**
+ * Makes `path` a real folder (never a link) with `mode` and `group`, touching it only when it
+ * differs: the units' RestrictSUIDSGID=yes refuses every mkdir/chmod that asks for the setgid bit
+ * (EPERM, even for a folder that exists), so a spool made 3770 outside the unit (`nrcert editor
+ * init`, `settings --apply --editor-plugin`, the install script) is left alone, and one the
+ * service has to make itself is 1770 (request files then keep their writer's group).
+ */
+function ensureDir(path: string, mode: number, group: number | undefined): void {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) ensureRealDirSync(path, mode & 0o777);
+  else if (st.isSymbolicLink() || !st.isDirectory()) ensureRealDirSync(path, mode & 0o777); // throws, naming it
+  if (st && (st.mode & 0o7777) === mode && (group === undefined || st.gid === group)) return;
+  try {
+    setDirModeSync(path, mode, { group });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM' || !(mode & 0o2000)) throw err;
+    setDirModeSync(path, mode & ~0o2000, { group });
   }
 }
 
