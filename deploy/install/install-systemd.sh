@@ -15,12 +15,14 @@
 #                          polkit: install the polkit rule, RESTART_COMMAND="systemctl restart nodered"
 #   --timer                nrcert-renew.timer (twice a day) instead of nrcert.service
 #   --refresh-minutes N    how often Node-RED re-reads the certificate (default 1)
+#   --editor-plugin        also the Node-RED editor's Certificates sidebar: CERT_DIR/editor
+#                          (nrcert's, group of Node-RED's user) and node-red-contrib-nrcert in ~/.node-red
 #   --no-start             install and enable, start nothing
 # Running it again updates the package, the units and the managed settings; it is idempotent.
 set -euo pipefail
 umask 022
 
-NR_USER=pi RESTART=none VARIANT=service REFRESH=1 START=yes SETTINGS= PACKAGE=
+NR_USER=pi RESTART=none VARIANT=service REFRESH=1 START=yes SETTINGS= PACKAGE= EDITOR=no
 PREFIX=/opt/nrcert ENV_DIR=/etc/nrcert UNIT_DIR=/etc/systemd/system
 POLKIT_RULE=/etc/polkit-1/rules.d/50-nrcert-restart-nodered.rules
 NODE=/usr/bin/node
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
     --timer) VARIANT=timer; shift ;;
     --refresh-minutes) REFRESH="$2"; shift 2 ;;
     --no-start) START=no; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --editor-plugin) EDITOR=yes; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$PACKAGE" ] || die "one package only"; PACKAGE="$1"; shift ;;
   esac
@@ -120,8 +123,16 @@ say "Node-RED settings.js reads $CERT_DIR"
 (cd / && runuser -u "$NR_USER" -- env HOME="$NR_HOME" CERT_DIR="$CERT_DIR" NRCERT_ENV_FILE=/dev/null \
   "$NODE" "$PREFIX/dist/cli/index.js" settings --apply --settings "$NR_DIR/settings.js" --refresh-minutes "$REFRESH")
 
+if [ "$EDITOR" = yes ]; then
+  # As root, with the service's settings: nrcert creates CERT_DIR/editor as CERT_DIR's owner
+  # (nrcert) with CERT_GROUP, runs npm as the owner of ~/.node-red and edits settings.js as its owner.
+  say "Node-RED editor: $CERT_DIR/editor and node-red-contrib-nrcert in $NR_DIR"
+  (cd / && env HOME="$NR_HOME" NRCERT_ENV_FILE="$ENV_FILE" \
+    "$NODE" "$PREFIX/dist/cli/index.js" settings --apply --editor-plugin --settings "$NR_DIR/settings.js" --refresh-minutes "$REFRESH")
+fi
+
 say "units in $UNIT_DIR"
-for unit in nrcert.service nrcert-renew.service nrcert-renew.timer; do
+for unit in nrcert.service nrcert-renew.service nrcert-renew.timer nrcert-editor.service nrcert-editor.path; do
   sed -e "s#/home/pi/.node-red/certs#$CERT_DIR#g" -e "s#^SupplementaryGroups=pi\$#SupplementaryGroups=$NR_GROUP#" \
     "$PREFIX/deploy/systemd/$unit" > "$UNIT_DIR/$unit.tmp"
   chmod 0644 "$UNIT_DIR/$unit.tmp" && mv "$UNIT_DIR/$unit.tmp" "$UNIT_DIR/$unit"
@@ -151,11 +162,14 @@ if [ "$VARIANT" = timer ]; then
   say "nrcert-renew.timer (nrcert.service disabled)"
   systemctl disable --now nrcert.service 2>/dev/null || true
   systemctl enable nrcert-renew.timer
+  # The Node-RED editor's requests (Renew now, client certificates): no resident service watches them.
+  systemctl enable nrcert-editor.path
+  [ "$START" = no ] || systemctl start nrcert-editor.path
   # The first check now rather than at the next 00:00/12:00.
   [ "$START" = no ] || { systemctl start nrcert-renew.timer && systemctl start --no-block nrcert-renew.service; }
 else
   say "nrcert.service (nrcert-renew.timer disabled)"
-  systemctl disable --now nrcert-renew.timer 2>/dev/null || true
+  systemctl disable --now nrcert-renew.timer nrcert-editor.path 2>/dev/null || true
   systemctl enable nrcert.service
   [ "$START" = no ] || systemctl restart nrcert.service
 fi

@@ -182,8 +182,10 @@ async function buildPackage(outDir = ROOT) {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'nrcert-package-'));
   try {
     copy('dist', path.join(stage, 'dist'));
-    // deploy/package is this build; the package does not need it.
-    copy('deploy', path.join(stage, 'deploy'), (src) => !src.startsWith(path.join(ROOT, 'deploy', 'package')));
+    // deploy/package is this build; the package does not need it. deploy/node-red (the Node-RED
+    // package `settings --apply --editor-plugin` installs offline) goes in as it is, without a
+    // node_modules a developer may have made in it.
+    copy('deploy', path.join(stage, 'deploy'), (src) => !src.startsWith(path.join(ROOT, 'deploy', 'package')) && path.basename(src) !== 'node_modules');
     copy('.env.example', path.join(stage, '.env.example'));
     copy('README.md', path.join(stage, 'README.md'));
     const vendor = path.join(stage, 'vendor');

@@ -12,6 +12,9 @@ import { Secret } from '../config/secret';
 import { UsageError } from '../errors';
 import { checkClientName, ClientCaStore, passwordFromFileText, revokedEntries, type ClientRecord } from '../clients/store';
 import type { P12Flavour } from '../clients/pkcs12';
+import { clientRows } from '../editor/publish';
+import { createLogger } from '../log';
+import { editorFolderFor, publishForEditor } from './editor-publish';
 
 const DEFAULT_DAYS = 825;
 const MAX_DAYS = 3650;
@@ -22,15 +25,21 @@ export async function clientsCommand(args: ParsedArgs): Promise<number> {
   if (extra.length > 0) throw new UsageError(`nrcert clients ${sub}: unexpected "${extra[0]}"`);
   const config = loadConfig(configSources(args), 'status');
   const store = new ClientCaStore(config.stateDir);
+  const changed = async (code: number) => {
+    // The editor's sidebar lists the client certificates too (EDITOR_DIR/clients.json).
+    const logger = createLogger('warn', { format: config.logFormat });
+    await publishForEditor(editorFolderFor(config, logger), config, logger);
+    return code;
+  };
   switch (sub) {
     case 'init':
-      return initCa(store, config.domains[0] ?? 'Node-RED');
+      return changed(await initCa(store, config.domains[0] ?? 'Node-RED'));
     case 'add':
-      return addClient(store, checkClientName(name), args);
+      return changed(await addClient(store, checkClientName(name), args));
     case 'list':
       return listClients(store, Boolean(args.flags.json));
     case 'revoke':
-      return revokeClient(store, checkClientName(name));
+      return changed(await revokeClient(store, checkClientName(name)));
     default:
       throw new UsageError('usage: nrcert clients init | add NAME [--days N] [--out DIR] [--p12 legacy|modern] [--password-file F] | list [--json] | revoke NAME');
   }
@@ -84,8 +93,7 @@ async function addClient(store: ClientCaStore, name: string, args: ParsedArgs): 
 }
 
 async function listClients(store: ClientCaStore, json: boolean): Promise<number> {
-  const clients = store.registry().clients;
-  const rows = clients.map((c) => ({ name: c.name, serial: c.serial, notBefore: c.notBefore, notAfter: c.notAfter, revoked: c.revokedAt !== null, revokedAt: c.revokedAt }));
+  const rows = clientRows(store);
   if (json) {
     process.stdout.write(`${JSON.stringify({ clients: rows }, null, 2)}\n`);
     return 0;

@@ -14,6 +14,7 @@ import { defaultOwnership } from '../config/ownership';
 import { terminalProgress } from '../util/progress';
 import { dueAt } from '../renewal/policy';
 import { preflight } from '../renewal/preflight';
+import { editorFolderFor, publishDoctorChecks, publishForEditor } from './editor-publish';
 
 /**
  * `nrcert renew [--force] [--dry-run] [--scheduled]`: builds the dependencies from the
@@ -49,14 +50,22 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   // a signal instead of letting it exit 130 (or 0) on its own.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const editor = editorFolderFor(config, logger);
   const reporter: Reporter = {
-    notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, logger }),
+    notify: (event) => notify(event, { command: config.notify.command, url: config.notify.url, editor, logger }),
     writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
   };
   // The service's checks also tell about client certificates (nrcert clients) expiring within 30 days; never fatal.
   if (args.flags.scheduled) await notifyExpiringClients(config.stateDir, new Date(), reporter.notify).catch((err: Error) => logger.warn(`client_expiring: could not check the client certificates (${err.message})`));
   const deps = renewDeps({ config, logger, reporter, ownership, restartArgv, progress: terminalProgress(process.stderr), signal: controller.signal });
-  const outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
+  let outcome: RenewOutcome;
+  try {
+    outcome = await attemptRenewal(deps, { force: Boolean(args.flags.force), dryRun: Boolean(args.flags['dry-run']), scheduled: Boolean(args.flags.scheduled) });
+  } finally {
+    // The editor sees the end of every run, failed ones included (EDITOR_DIR/status.json).
+    await publishForEditor(editor, config, logger);
+    if (args.flags.scheduled || args.flags.doctor) await publishDoctorChecks(editor, configSources(args), logger);
+  }
   process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
   return 0;
 }

@@ -12,6 +12,7 @@ import type { RunContext } from '../renewal/run';
 import { certStore, stateArchive, stateLock } from './renew-deps';
 import { reportedNames } from '../store/pem';
 import { nrcertCommand } from '../util/hint';
+import { editorFolderFor, publishForEditor } from './editor-publish';
 
 /**
  * `nrcert rollback [--to ID]`: puts the last certificate Node-RED served back in CERT_DIR (or the
@@ -46,6 +47,7 @@ export async function rollbackCommand(args: ParsedArgs): Promise<number> {
     return 0;
   } finally {
     await release();
+    await publishForEditor(editorFolderFor(config, logger), config, logger);
   }
 }
 

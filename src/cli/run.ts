@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { readState, writeState } from '../store/state';
-import { defaultSchedule, RenewalScheduler, type RunningRenewal } from '../service/scheduler';
+import { defaultSchedule, RenewalScheduler } from '../service/scheduler';
 import { statePath } from '../store/state-dir';
 import { acquireLock } from '../store/lock';
 import { ensureStateDir } from '../store/state';
+import { startRenewalChild } from '../service/renewal-child';
+import { serveEditorFolder } from '../editor/serve';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -37,12 +37,15 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       schedule,
       startDelayMs: config.service.startDelayMs,
       logger,
-      startRenewal: () => startRenewalChild(config),
+      startRenewal: (args) => startRenewalChild(config, args ?? ['--scheduled']),
     });
     scheduler.start();
+    // The Node-RED editor's folder, once in use: status at start, then its requests.
+    const editor = serveEditorFolder(config, scheduler, logger);
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);
+    await editor.stop();
     logger.info('stopped');
     return 0;
   } finally {
@@ -85,16 +88,4 @@ async function scheduleFor(config: Config): Promise<string> {
   const slot = saved.slot ?? { minute: Math.floor(Math.random() * 60), hour: Math.floor(Math.random() * 12) };
   if (!saved.slot) await writeState(path, { ...saved, slot });
   return defaultSchedule(slot);
-}
-
-/** Starts `nrcert renew --scheduled` with the same settings, its output going to ours. */
-function startRenewalChild(config: Config): RunningRenewal {
-  const cli = join(__dirname, 'index.js');
-  const envFile = config.envFile ? ['--env-file', config.envFile] : [];
-  const child = spawn(process.execPath, ['--', cli, 'renew', '--scheduled', ...envFile], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('error', () => resolve({ code: null, signal: null }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, done };
 }

@@ -1,10 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { runningAsRoot } from '../privilege/as-owner';
 import { homedir } from 'node:os';
 import { configSources, type ParsedArgs } from './args';
-import { loadConfig } from '../config/config';
+import { loadConfig, type Config } from '../config/config';
+import { createLogger } from '../log';
+import { publishForEditor } from './editor-publish';
 import { readFile } from 'node:fs/promises';
 import { NoClientCaError, UsageError } from '../errors';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { clientPath } from '../store/state-dir';
 import { Secret } from '../config/secret';
 import { applyLogin, checkLoginFits, checkPassword, checkUserName, passwordFromFile, type LoginScope } from '../nodered/login';
@@ -23,6 +26,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   const refreshMinutes = parseRefreshMinutes(args.options['refresh-minutes']);
   const asked = parseClientCerts(args.options['client-certs']);
   if (!args.flags.apply) {
+    if (args.flags['editor-plugin'] || args.options['editor-plugin-from'] !== undefined) throw new UsageError(`--editor-plugin goes with --apply: ${nrcertCommand('settings')} --apply --editor-plugin`);
     if (args.options.settings !== undefined) throw new UsageError(`--settings goes with --apply: ${nrcertCommand('settings')} --apply --settings PATH`);
     process.stderr.write(
       'Paste these lines into module.exports = { … } of Node-RED\'s settings.js, removing any other active ' +
@@ -37,6 +41,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
   });
   const login = await loginRequest(args);
   if (login) await checkLoginFits(settingsPath, login.scope);
+  if (args.flags['editor-plugin']) (require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin')).checkPluginDir(pluginDirOf(args.options['editor-plugin-from']));
   // Without --client-certs the mode already in the block stays: re-applying never switches it off.
   const before = await readFile(settingsPath, 'utf8').then(clientCertModeIn, () => null);
   const mode = asked ?? before ?? 'off';
@@ -53,6 +58,7 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write('Note: Node-RED\'s Docker healthcheck connects without a client certificate and will report the container unhealthy.\n');
     }
   }
+  if (args.flags['editor-plugin']) await applyEditorPlugin(config, settingsPath, args.options['editor-plugin-from']);
   if (login) {
     const done = await applyLogin({ settingsPath, certDir: config.certDir, ...login });
     const parts = ['the editor', ...(login.scope.nodes ? ['the dashboard and http-in nodes'] : []), ...(login.scope.static ? ['httpStatic files'] : [])];
@@ -67,6 +73,35 @@ export async function settingsCommand(args: ParsedArgs): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * `--editor-plugin`: the editor folder first (EDITOR_DIR, published once), then the package
+ * installed into Node-RED's user dir, then the `nrcert` block in settings.js telling it where to read.
+ */
+async function applyEditorPlugin(config: Config, settingsPath: string, from: string | undefined): Promise<void> {
+  const { editorFolderOf, ensureEditorFolder } = require('../editor/folder') as typeof import('../editor/folder');
+  const plugin = require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin');
+  const folder = editorFolderOf(config);
+  // A folder nrcert's own user made (the systemd install) is left to it; this user only points Node-RED there.
+  const theirs = statSync(folder.dir, { throwIfNoEntry: false });
+  if (!theirs || runningAsRoot() || theirs.uid === process.geteuid?.()) {
+    ensureEditorFolder(folder);
+    await publishForEditor(folder, config, createLogger('warn', { format: config.logFormat }));
+  }
+  const userDir = dirname(settingsPath);
+  const packageDir = pluginDirOf(from);
+  await plugin.installPlugin(userDir, packageDir);
+  process.stdout.write(`Installed ${plugin.PLUGIN_PACKAGE} from ${packageDir} into ${userDir} (npm, offline).\n`);
+  const done = await plugin.applyEditorBlock({ settingsPath, certDir: config.certDir, editorDir: folder.dir });
+  process.stdout.write(done.changed
+    ? `Backed up ${done.path} to ${done.backupPath}\nWrote the editor block: Node-RED's Certificates sidebar reads ${folder.dir}. Restart Node-RED once to load the package.\n`
+    : `${done.path} already points the editor at ${folder.dir}: nothing to change.\n`);
+}
+
+/** The package folder `--editor-plugin` installs: --editor-plugin-from, else the one shipped with nrcert. */
+function pluginDirOf(from: string | undefined): string {
+  return resolve(from ?? (require('../nodered/editor-plugin') as typeof import('../nodered/editor-plugin')).shippedPluginDir());
 }
 
 /** `--admin-user NAME --admin-password-file F [--node-auth] [--static-auth]`, checked before anything is written. */

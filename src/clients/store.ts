@@ -178,6 +178,19 @@ export class ClientCaStore {
   }
 
   /**
+   * Records a certificate whose PKCS#12 the caller wrote itself (the editor's spool leaves it in
+   * EDITOR_DIR/requests); ClientExistsError when `name` has an active certificate.
+   */
+  record(record: ClientRecord): void {
+    if (this.active(record.name)) {
+      throw new ClientExistsError(`a certificate named "${record.name}" is already issued; revoke it first or pick another name`);
+    }
+    const registry = this.registry();
+    registry.clients.push(record);
+    this.writeRegistry(registry);
+  }
+
+  /**
    * Marks the active certificate of `name` revoked at `now` and installs the CRL `sign` makes
    * from the new list: the CRL first, so a crash in between errs on the side of refusing.
    * Returns null when `name` has only revoked certificates (the CRL is still signed again).

@@ -82,6 +82,15 @@ export interface Config {
   };
   /** METRICS_FILE: Prometheus textfile-collector file written after each run. */
   metricsFile?: string;
+  /** What nrcert publishes for the Node-RED editor (src/editor/), and the spool it reads requests from. */
+  editor: {
+    /** EDITOR_DIR (default CERT_DIR/editor). */
+    dir: string;
+    /** True when EDITOR_DIR is set: nrcert then creates the folder; the default one is used only once it exists. */
+    explicit: boolean;
+    /** EDITOR_RENEW_INTERVAL: the least time between two renewals the editor asks for. */
+    renewIntervalMs: number;
+  };
   logLevel: string;
   /** LOG_FORMAT. */
   logFormat: LogFormat;
@@ -132,6 +141,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     service: { schedule: env.RENEW_SCHEDULE?.trim() || undefined, startDelayMs: readSeconds(env, 'RENEW_START_DELAY', 10, problems, true) },
     notify: readNotify(env, problems),
     metricsFile: env.METRICS_FILE ? expand(env.METRICS_FILE) : undefined,
+    editor: readEditor(env, expand(env.CERT_DIR || '~/.node-red/certs'), expand, problems),
     logLevel: readLogLevel(env, problems),
     logFormat: readLogFormat(env, problems),
   };
@@ -258,6 +268,15 @@ function readNotify(env: Env, problems: string[]): Config['notify'] {
     problems.push(`NOTIFY_COMMAND: ${(err as Error).message}`);
   }
   return { command, url: url ? new Secret(url) : undefined };
+}
+
+function readEditor(env: Env, certDir: string, expand: (p: string) => string, problems: string[]): Config['editor'] {
+  const explicit = Boolean(env.EDITOR_DIR?.trim());
+  return {
+    dir: explicit ? expand(env.EDITOR_DIR!.trim()) : join(certDir, 'editor'),
+    explicit,
+    renewIntervalMs: readSeconds(env, 'EDITOR_RENEW_INTERVAL', 600, problems, true),
+  };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -10,7 +10,7 @@ export const KNOWN_SETTINGS: readonly string[] = [
   'CERT_GROUP', 'CERT_OWNER', 'RESTART_COMMAND', 'RESTART_TIMEOUT', 'LOG_LEVEL', 'LOG_FORMAT', 'NRCERT_ENV_FILE',
   'NODE_RED_URL', 'NODE_RED_VERIFY_TIMEOUT', 'NODE_RED_SNI', 'ACME_PROFILE', 'RENEW_SCHEDULE',
   'RENEW_START_DELAY', 'NOTIFY_COMMAND', 'NOTIFY_URL', 'METRICS_FILE', 'NODE_RED_USER_DIR', 'NODE_EXTRA_CA_CERTS',
-  'ACME_TIMEOUT',
+  'ACME_TIMEOUT', 'EDITOR_DIR', 'EDITOR_RENEW_INTERVAL',
 ];
 
 /** The result of reading a dotenv file: its variables and the problems found in its syntax. */

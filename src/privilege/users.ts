@@ -23,6 +23,16 @@ export function entries(kind: 'user' | 'group'): DbEntry[] {
     .map((f) => ({ name: f[0], id: Number(f[2]), gid: kind === 'user' && /^\d+$/.test(f[3] ?? '') ? Number(f[3]) : undefined }));
 }
 
+/** The home directory of `uid` in /etc/passwd, or undefined. */
+export function homeOf(uid: number): string | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid));
+    return line?.[5] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The entry named `name`, or undefined. */
 export function byName(kind: 'user' | 'group', name: string): DbEntry | undefined {
   return entries(kind).find((e) => e.name === name);

@@ -1,7 +1,9 @@
 /**
  * Notifications: tell the user when a certificate was renewed, a renewal failed, the certificate
  * is about to expire, or a rollback happened (Let's Encrypt no longer sends expiry e-mails).
- * Two channels, both optional, both best effort: a notification failure is logged, never thrown.
+ * Two channels the user sets, both optional, and a third always on when the editor folder is in
+ * use (EDITOR_DIR/events.json, for Node-RED's sidebar and event node); all best effort: a
+ * notification failure is logged, never thrown.
  */
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -9,6 +11,7 @@ import { hostname } from 'node:os';
 import type { Secret } from '../config/secret';
 import type { Logger } from '../log';
 import { runUserCommand } from '../util/command';
+import type { EditorFolder } from '../editor/folder';
 
 /** What happened. */
 /** `client_expiring`: client certificates of nrcert's client CA (nrcert clients) expire within 30 days. */
@@ -36,6 +39,8 @@ export interface NotifyEvent {
 export interface NotifyOptions {
   command?: string[];
   url?: Secret;
+  /** The editor folder in use (editor/folder.ts editorFolder), if any: the event is appended to its events.json. */
+  editor?: EditorFolder | null;
   /** Per channel; default NOTIFY_TIMEOUT_MS. */
   timeoutMs?: number;
   logger: Logger;
@@ -75,7 +80,7 @@ export function notifyTitle(event: NotifyEvent): string {
 }
 
 /**
- * Sends `event` to NOTIFY_COMMAND and NOTIFY_URL (whichever are set), side by side. Never
+ * Sends `event` to NOTIFY_COMMAND, NOTIFY_URL and the editor folder (whichever are set), side by side. Never
  * throws: a channel that fails is logged as a warning naming its setting, and the caller's
  * renewal result stands as it is.
  */
@@ -85,7 +90,13 @@ export async function notify(event: NotifyEvent, opts: NotifyOptions): Promise<v
   await Promise.all([
     command?.length ? guard('NOTIFY_COMMAND', logger, () => runNotifyCommand(command, event, timeoutMs, logger)) : undefined,
     url ? guard('NOTIFY_URL', logger, () => postNotifyUrl(url, event, timeoutMs, logger)) : undefined,
+    opts.editor ? guard('EDITOR_DIR', logger, async () => appendEditorEvent(opts.editor!, event)) : undefined,
   ]);
+}
+
+/** Loaded on first use: the editor's files are not needed by a run that has no editor folder. */
+function appendEditorEvent(folder: EditorFolder, event: NotifyEvent): void {
+  (require('../editor/events') as typeof import('../editor/events')).appendEvent(folder, event);
 }
 
 /** Runs one channel; anything it throws becomes a warning that names the setting, not the URL. */

@@ -15,7 +15,8 @@ export interface SchedulerOptions {
   /** The check shortly after start. */
   startDelayMs: number;
   logger: Logger;
-  startRenewal: () => RunningRenewal;
+  /** Starts one renewal child: `renew --scheduled` for the schedule; `extraArgs` replace that (the editor's `--force`). */
+  startRenewal: (extraArgs?: string[]) => RunningRenewal;
 }
 
 /**
@@ -51,7 +52,20 @@ export class RenewalScheduler {
       this.options.logger.info({ reason }, 'a renewal is still running; skipping this check');
       return;
     }
-    const running = this.options.startRenewal();
+    this.launch(reason);
+  }
+
+  /**
+   * Starts a renewal with `args` now (the editor's `renew --force`), or returns null when one is
+   * running or the service is stopping: scheduled and requested renewals never overlap.
+   */
+  runNow(args: string[]): RunningRenewal | null {
+    if (this.#running || this.#stopping) return null;
+    return this.launch('editor', args);
+  }
+
+  private launch(reason: 'schedule' | 'start' | 'editor', args?: string[]): RunningRenewal {
+    const running = this.options.startRenewal(args);
     this.#running = running;
     this.options.logger.info({ reason, pid: running.child.pid }, 'renewal check started');
     running.done.then(({ code, signal }) => {
@@ -60,6 +74,7 @@ export class RenewalScheduler {
       else if (this.#stopping && code === ExitCode.interrupted) this.options.logger.info({ code, signal }, 'renewal stopped after cleaning up');
       else this.options.logger.error({ code, signal }, 'renewal check failed; the service goes on');
     });
+    return running;
   }
 
   /**

@@ -8,6 +8,8 @@
  *   STATE_DIR/ari.json             the CA's renewal window (ARI) for the installed certificate
  *   STATE_DIR/service.json         the service's schedule slot, chosen once per install
  *   STATE_DIR/status.json          what the service last saw (no secrets; world-readable)
+ *   STATE_DIR/editor.json          when the editor last asked for a renewal (EDITOR_RENEW_INTERVAL)
+ *   STATE_DIR/editor.lock          held while the editor's spool is processed (service or `nrcert editor process`)
  *   STATE_DIR/txt-records.json     TXT records being published, so a crash can clean them up
  *   STATE_DIR/accounts/            ACME account keys, one folder per directory URL
  *   STATE_DIR/archive/<id>/        private copies of recent lineages
@@ -24,6 +26,8 @@ export const STATE_FILES = {
   service: 'service.json',
   status: 'status.json',
   txtRecords: 'txt-records.json',
+  editor: 'editor.json',
+  editorLock: 'editor.lock',
   accounts: 'accounts',
   archive: 'archive',
   clients: 'clients',

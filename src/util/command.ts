@@ -24,6 +24,10 @@ export interface UserCommandOptions {
   signal?: AbortSignal;
   /** Between SIGTERM and SIGKILL to the process group; 2 s unless told. */
   killGraceMs?: number;
+  /** Run as this user (root only): e.g. npm in Node-RED's user dir, as the owner of that dir. */
+  as?: { uid: number; gid: number };
+  /** The working directory (default: ours). */
+  cwd?: string;
 }
 
 const KEEP_OUTPUT = 4096;
@@ -62,6 +66,8 @@ export async function runUserCommand(argv: string[], opts: UserCommandOptions): 
     extendEnv: false,
     detached: true,
     reject: false,
+    ...(opts.as ? { uid: opts.as.uid, gid: opts.as.gid } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     all: true,
     // Not buffered by execa (a chatty hook must not hit maxBuffer): the last few KB are kept here.
     buffer: false,

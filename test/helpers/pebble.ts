@@ -52,7 +52,8 @@ export interface PebbleEnv {
   stop(): Promise<void>;
 }
 
-async function makeTlsCert(dir: string): Promise<{ certPath: string; keyPath: string }> {
+/** A self-signed P-256 certificate for localhost and 127.0.0.1 (key and cert files in `dir`), for a loopback TLS listener. */
+export async function makeTlsCert(dir: string): Promise<{ certPath: string; keyPath: string }> {
   const certPath = join(dir, 'pebble-tls-cert.pem');
   const keyPath = join(dir, 'pebble-tls-key.pem');
   await execFileAsync('openssl', [

@@ -12,7 +12,7 @@ import { CLI, runCli, type CliResult } from '../helpers/cli';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-const COMMANDS = ['init', 'renew', 'run', 'status', 'rollback', 'doctor', 'settings', 'help', 'version'];
+const COMMANDS = ['init', 'renew', 'run', 'status', 'rollback', 'doctor', 'settings', 'editor', 'help', 'version'];
 
 let dir: string;
 /** A PATH holding node but no nrcert. */
@@ -95,7 +95,7 @@ describe('usage errors exit 2 and say what is wrong', () => {
   test('an option no command has', async () => {
     const result = await nrcert(['renew', '--frobnicate']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/unknown option --frobnicate; nrcert renew takes: --force, --dry-run, --scheduled, --env-file PATH/);
+    expect(result.stderr).toMatch(/unknown option --frobnicate; nrcert renew takes: --force, --dry-run, --scheduled, --doctor, --env-file PATH/);
   });
 
   test('an unknown command names the commands there are', async () => {

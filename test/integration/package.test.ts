@@ -2,7 +2,8 @@
  * The production package (`npm run package`): installed offline into a fresh prefix, `nrcert` on
  * PATH works with nothing but Node — `--help`, `status`, and a full wildcard + apex `renew`
  * against Pebble and the Cloudflare fake — within 3 MB and 150 files, and lazy loading survives
- * bundling: `status` never loads the ACME or Cloudflare bundles.
+ * bundling: `status` never loads the ACME or Cloudflare bundles. It ships the Node-RED package
+ * (deploy/node-red), which `settings --apply --editor-plugin` installs offline from there.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,8 @@ const bundle = (name: string) => (file: string) => file.endsWith(`/vendor/${name
 
 test('the package installs offline as one package without dependencies, within 3 MB and 150 files', () => {
   expect(pkg.bytes).toBeLessThanOrEqual(3_000_000);
+  // 169 files (2.88 MB) with the Node-RED package (deploy/node-red, 11 files) and the editor modules:
+  // a bundling regression (a dependency copied instead of bundled) adds hundreds, not a few.
   expect(pkg.files).toBeLessThanOrEqual(150);
   const manifest = JSON.parse(readFileSync(join(pkg.root, 'package.json'), 'utf8')) as Record<string, unknown>;
   expect(manifest.dependencies).toBeUndefined();
@@ -67,7 +70,7 @@ test('the package installs offline as one package without dependencies, within 3
   expect(readdirSync(join(pkg.root, 'vendor')).sort()).toEqual(
     ['LICENSES.txt', 'acme-client.js', 'axios.js', 'bcryptjs.js', 'cloudflare.js', 'dns-packet.js', 'dotenv.js', 'execa.js', 'node-cron.js', 'node-forge.js', 'peculiar-x509.js', 'pino.js', 'reflect-metadata.js'],
   );
-  for (const shipped of ['README.md', '.env.example', 'deploy/systemd/nrcert.service', 'dist/cli/index.js']) {
+  for (const shipped of ['README.md', '.env.example', 'deploy/systemd/nrcert.service', 'deploy/systemd/nrcert-editor.path', 'deploy/node-red/package.json', 'dist/cli/index.js']) {
     expect(existsSync(join(pkg.root, shipped))).toBe(true);
   }
 });
@@ -106,6 +109,21 @@ test('renew from the package obtains and installs a wildcard + apex certificate 
   expect(cert.names.sort()).toEqual(['*.example.test', 'example.test']);
   expect(cert.due).toBe(false);
 });
+
+test('the package ships the Node-RED package: settings --apply --editor-plugin installs it offline from there', async () => {
+  expect(existsSync(join(pkg.root, 'deploy', 'node-red', 'package.json'))).toBe(true);
+  const userDir = join(dir, 'node-red');
+  mkdirSync(userDir);
+  cpSync(join(__dirname, '..', '..', 'node_modules', 'node-red', 'settings.js'), join(userDir, 'settings.js'));
+  const env = stack.env({ CERT_DIR: join(dir, 'editor-certs'), STATE_DIR: join(dir, 'editor-state') });
+  mkdirSync(join(dir, 'editor-certs'));
+  const result = await nrcert(['settings', '--apply', '--editor-plugin', '--settings', join(userDir, 'settings.js')], env);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain(`from ${join(pkg.root, 'deploy', 'node-red')} into ${userDir}`);
+  const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', 'node-red-contrib-nrcert', 'package.json'), 'utf8')) as { name: string };
+  expect(installed.name).toBe('node-red-contrib-nrcert');
+  expect(readFileSync(join(userDir, 'settings.js'), 'utf8')).toContain(`nrcert: { editorDir: ${JSON.stringify(join(dir, 'editor-certs', 'editor'))} },`);
+}, 120_000);
 
 test('prepare on a clone installed without dev dependencies skips the build with one notice and exits 0', () => {
   // What `npm ci --omit=dev` runs after installing: the clone's prepare, with no TypeScript.

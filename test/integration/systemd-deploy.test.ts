@@ -287,9 +287,34 @@ describeContainer('nrcert under a real systemd (Raspberry Pi OS layout)', () => 
     await override({});
   }, 240_000);
 
+  test('the timer variant and the editor: a request Node-RED\'s user drops starts nrcert-editor.service through nrcert-editor.path', async () => {
+    const domains = `${BASE},editor.example.test`;
+    const since0 = await cursor();
+    await install(domains, '--timer');
+    await diagnosed(waitServed(domains, 90_000), () => journal(since0, '-u nrcert-renew -u nodered -o short-precise'));
+    await waitFor(async () => (await prop('nrcert-renew.service', 'ActiveState')) === 'inactive', 60_000, { what: 'nrcert-renew.service to finish' });
+    expect(await prop('nrcert-editor.path', 'ActiveState')).toBe('active');
+    // The editor folder, made by root with the service's settings: it belongs to CERT_DIR's owner (nrcert), group pi.
+    await c.sh('NRCERT_ENV_FILE=/etc/nrcert/nrcert.env nrcert editor init', 120_000);
+    const editor = `${CERT_DIR}/editor`;
+    expect((await c.sh(`stat -c '%U:%G %a' ${editor} ${editor}/requests ${editor}/status.json`)).trim().split('\n')).toEqual(['nrcert:pi 750', 'nrcert:pi 3770', 'nrcert:pi 640']);
+    const before = installed().fingerprint256;
+    const since = await cursor();
+    // As Node-RED would: pi writes <id>.json.tmp (0660) and renames it.
+    await c.sh(`runuser -u pi -- sh -c 'umask 007; printf %s "{\\"version\\":1,\\"id\\":\\"systemd-renew-0001\\",\\"action\\":\\"renew\\"}" > ${editor}/requests/systemd-renew-0001.json.tmp && mv ${editor}/requests/systemd-renew-0001.json.tmp ${editor}/requests/systemd-renew-0001.json'`);
+    const job = () => (JSON.parse(readFileSync(join(c.root, editor, 'jobs.json'), 'utf8')) as { jobs: Array<{ id: string; state: string }> }).jobs.find((j) => j.id === 'systemd-renew-0001');
+    await diagnosed(waitFor(() => job()?.state === 'succeeded', 120_000, { what: 'the editor job succeeded', intervalMs: 500 }), () => journal(since, '-u nrcert-editor -u nrcert-editor.path -o short-precise'));
+    expect(installed().fingerprint256).not.toBe(before);
+    await waitFor(async () => (await prop('nrcert-editor.service', 'ActiveState')) === 'inactive', 60_000, { what: 'nrcert-editor.service to finish' });
+    expect(await prop('nrcert-editor.service', 'Result')).toBe('success');
+    expect(await c.sh(`ls -A ${editor}/requests`)).toBe('');
+    expect(await journal(since, '-u nrcert-editor -o cat')).toMatch(/editor request systemd-renew-0001\.json \(renew\) succeeded/);
+    expect(await journal(since, '-u nrcert-editor -o cat')).not.toContain(SENTINEL_TOKEN);
+  }, 300_000);
+
   test('sudo nrcert init --non-interactive leaves Node-RED running and serving the certificate', async () => {
     // Back to the state before nrcert: its units off, Node-RED's own settings.js, no certificates.
-    await c.sh(`for unit in nrcert-renew.timer nrcert.service; do
+    await c.sh(`for unit in nrcert-renew.timer nrcert-editor.path nrcert.service; do
         if systemctl cat $unit >/dev/null 2>&1; then systemctl disable --now $unit; fi
       done
       rm -rf ${CERT_DIR} /var/lib/nrcert/*

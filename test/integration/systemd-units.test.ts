@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
 const ROOT = join(__dirname, '..', '..');
 const UNITS_DIR = join(ROOT, 'deploy', 'systemd');
-const UNITS = ['nrcert.service', 'nrcert-renew.service', 'nrcert-renew.timer'];
+const UNITS = ['nrcert.service', 'nrcert-renew.service', 'nrcert-renew.timer', 'nrcert-editor.service', 'nrcert-editor.path'];
 
 const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
 const haveAnalyze = !probe.error && probe.status === 0;
@@ -39,7 +39,7 @@ function verify(dir: string, files: string[]): { status: number | null; problems
 }
 
 describe('deploy/systemd units', () => {
-  it('are the three units the docs name', () => {
+  it('are the five units the docs name', () => {
     expect(readdirSync(UNITS_DIR).sort()).toEqual([...UNITS].sort());
   });
 
@@ -55,10 +55,19 @@ describe('deploy/systemd units', () => {
     expect(timer).toMatch(/^Persistent=true$/m);
   });
 
+  it('start `nrcert editor process` when a request lands in the editor\'s spool (timer variant)', () => {
+    const path = unitText('nrcert-editor.path');
+    expect(path).toMatch(/^PathExistsGlob=\/home\/pi\/\.node-red\/certs\/editor\/requests\/\*\.json$/m);
+    expect(path).toMatch(/^Unit=nrcert-editor\.service$/m);
+    expect(path).not.toMatch(/^DirectoryNotEmpty=/m);
+    expect(unitText('nrcert-editor.service')).toMatch(/^Type=oneshot$/m);
+    expect(unitText('nrcert-editor.service')).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/nrcert\/dist\/cli\/index\.js editor process$/m);
+  });
+
   it('stop the way nrcert cleans up: SIGTERM to nrcert only, a cleaned-up interrupted run counts as success', () => {
     // KillMode=mixed: SIGTERM reaches the main process only; nrcert stops its own renewal child
     // (which then removes its TXT records and the lock); SIGKILL still reaches all after TimeoutStopSec.
-    for (const name of ['nrcert.service', 'nrcert-renew.service']) {
+    for (const name of ['nrcert.service', 'nrcert-renew.service', 'nrcert-editor.service']) {
       expect(unitText(name)).toMatch(/^KillMode=mixed$/m);
       expect(unitText(name)).toMatch(/^SyslogIdentifier=nrcert$/m);
     }
@@ -71,6 +80,7 @@ describe('deploy/systemd units', () => {
     const directives = (text: string) => text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l) && !/^(Type|ExecStart|Restart|RestartSec|TimeoutStopSec|TimeoutStartSec|SuccessExitStatus|Description|WantedBy)=/.test(l));
     const service = directives(unitText('nrcert.service'));
     expect(directives(unitText('nrcert-renew.service'))).toEqual(service);
+    expect(directives(unitText('nrcert-editor.service'))).toEqual(service);
     for (const required of [
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
@@ -102,7 +112,7 @@ describe('deploy/systemd units', () => {
     });
     afterAll(() => removeTempDir(dir));
 
-    it('passes on all three units', () => {
+    it('passes on all five units', () => {
       const { status, problems } = verify(dir, UNITS);
       expect(problems).toEqual([]);
       expect(status).toBe(0);

@@ -45,7 +45,7 @@ describe('parseArgs', () => {
   });
 
   it.each([
-    [['renew', '--frobnicate'], 'unknown option --frobnicate; nrcert renew takes: --force, --dry-run, --scheduled, --env-file PATH, --help'],
+    [['renew', '--frobnicate'], 'unknown option --frobnicate; nrcert renew takes: --force, --dry-run, --scheduled, --doctor, --env-file PATH, --help'],
     [['renew', '--force=yes'], '--force takes no value'],
     [['renew', '--env-file'], '--env-file needs a value'],
     [['renew', '--env-file', '--force'], '--env-file needs a value'],
@@ -53,7 +53,7 @@ describe('parseArgs', () => {
     [['status', '--no-service'], '--no-service is not an option of nrcert status (it is one of nrcert init)'],
     [['run', '--json'], '--json is not an option of nrcert run (it is one of nrcert status, nrcert doctor, nrcert clients)'],
     [['renew', '--settings', 'x'], '--settings is not an option of nrcert renew (it is one of nrcert doctor, nrcert settings)'],
-    [['frobnicate'], 'unknown command "frobnicate"; the commands are init, renew, run, status, rollback, doctor, settings, clients; run nrcert help'],
+    [['frobnicate'], 'unknown command "frobnicate"; the commands are init, renew, run, status, rollback, doctor, settings, clients, editor; run nrcert help'],
     [['renew', 'now'], 'nrcert renew takes no arguments (got "now"); see nrcert help renew'],
     [['--force'], '--force needs a command (it is an option of nrcert renew)'],
   ])('refuses %j with a UsageError', (argv, message) => {

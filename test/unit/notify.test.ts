@@ -221,3 +221,35 @@ process.stdin.on('end', () => {
     expect(lines[0]!.msg).toContain('did not finish within 0.3 s and was stopped');
   });
 });
+
+describe('the editor channel (EDITOR_DIR/events.json)', () => {
+  test('appends every event, oldest first, keeps the last 50, and needs no other channel', async () => {
+    const dir = await makeTempDir('notify-editor');
+    try {
+      const { logger } = captureLogger();
+      const editor = { dir: join(dir, 'editor') };
+      for (let i = 0; i < 53; i++) {
+        await notify({ ...EVENT, message: `event ${i}` }, { editor, logger });
+      }
+      const file = JSON.parse(readFileSync(join(dir, 'editor', 'events.json'), 'utf8')) as { version: number; events: NotifyEvent[] };
+      expect(file.version).toBe(1);
+      expect(file.events).toHaveLength(50);
+      expect(file.events[0].message).toBe('event 3');
+      expect(file.events.at(-1)).toEqual({ ...EVENT, message: 'event 52' });
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  test('a folder it cannot write is one warning naming EDITOR_DIR; notify still resolves', async () => {
+    const dir = await makeTempDir('notify-editor');
+    try {
+      const { logger, lines } = captureLogger();
+      writeFileSync(join(dir, 'not-a-dir'), 'x');
+      await expect(notify(EVENT, { editor: { dir: join(dir, 'not-a-dir', 'editor') }, logger })).resolves.toBeUndefined();
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([expect.stringMatching(/^EDITOR_DIR: the notification could not be sent/)]);
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+});

@@ -6,7 +6,9 @@ import type { Config } from '../../config/config';
 import { readSecretSetting, type SettingsContext } from '../../config/provider-settings';
 import type { Secret } from '../../config/secret';
 import { printable, readRequestTimeout, urlProblem } from '../../config/values';
-import { TOKEN_PAGE } from './errors';
+
+/** Where a Cloudflare API token is created (named in every message about the token). */
+export const TOKEN_PAGE = 'https://dash.cloudflare.com/profile/api-tokens';
 
 /** The settings this provider reads. */
 export const CLOUDFLARE_SETTINGS = [

@@ -1,8 +1,9 @@
 import { AbortedError, DnsProviderError, type NrcertError } from '../../errors';
 import { FetchFailure } from './fetch';
+import { TOKEN_PAGE } from './config';
 
 /** Cloudflare's page for creating a scoped API token: where every permission message points. */
-export const TOKEN_PAGE = 'https://dash.cloudflare.com/profile/api-tokens';
+export { TOKEN_PAGE };
 
 interface SdkError {
   status?: number;
