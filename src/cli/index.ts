@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Command> = {
   settings: () => (require('./settings') as typeof import('./settings')).settingsCommand,
   doctor: () => (require('./doctor') as typeof import('./doctor')).doctorCommand,
   clients: () => (require('./clients') as typeof import('./clients')).clientsCommand,
+  fleet: () => (require('./fleet') as typeof import('./fleet')).fleetCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -33,16 +33,22 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   try {
     if (release.recoveredStale) logger.info('took over the service lock of an earlier service that is gone');
     const schedule = await scheduleFor(config);
+    let fleet: { isIssuer: boolean; start(): void; stop(): Promise<void> } | undefined;
     const scheduler = new RenewalScheduler({
       schedule,
       startDelayMs: config.service.startDelayMs,
       logger,
       startRenewal: () => startRenewalChild(config),
+      skip: () => (fleet && !fleet.isIssuer ? 'another host of the fleet is its issuer' : undefined),
     });
+    // Only with FLEET_* set is the fleet's code loaded (cli/fleet-agent.ts).
+    if (config.fleet) fleet = await (require('./fleet-agent') as typeof import('./fleet-agent')).fleetAgent(config, logger, () => scheduler.tick('elected'));
+    fleet?.start();
     scheduler.start();
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);
+    await fleet?.stop();
     logger.info('stopped');
     return 0;
   } finally {

@@ -7,6 +7,7 @@ import { danglingLinkTarget, KNOWN_SETTINGS, readEnvFile } from './env-file';
 import { splitArgv } from './argv';
 import { Secret } from './secret';
 import { emailProblem, printable, readSeconds, resolverProblem, urlProblem } from './values';
+import { readFleet, type FleetConfig } from '../fleet/config';
 
 /** A path from a setting or an answer, absolute: a leading `~` is `home`, a relative one is against `cwd`. */
 export function expandPath(path: string, home: string, cwd: string): string {
@@ -82,6 +83,8 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT. */
   logFormat: LogFormat;
+  /** FLEET_*: this host is one of a fleet sharing one certificate through etcd (fleet/). */
+  fleet?: FleetConfig;
 }
 
 /** What the command about to run needs: `renew` needs credentials, `status` does not. */
@@ -114,13 +117,16 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     env.DOMAINS === undefined && !env.CLOUDFLARE_API_TOKEN && !env.CLOUDFLARE_API_TOKEN_FILE;
   if (purpose === 'renew' && nothingFound) problems.push(noSettingsFound(defaultEnvFile(sources.cwd)));
   else if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
+  const fleet = readFleet(env, problems, expand);
+  // A fleet member never orders: it needs no token (FLEET_ROLE=auto only campaigns when it has one).
+  const tokenPurpose: ConfigPurpose = nothingFound || (fleet && fleet.role !== 'issuer') ? 'status' : purpose;
   const config: Config = {
     envFile,
     warnings,
     domains: names,
     acme: readAcme(env, problems),
     dns: readDns(env, problems),
-    cloudflare: readCloudflare(env, problems, nothingFound ? 'status' : purpose, expand),
+    cloudflare: readCloudflare(env, problems, tokenPurpose, expand, purpose),
     certDir: expand(env.CERT_DIR || '~/.node-red/certs'),
     stateDir: expand(env.STATE_DIR || defaultStateDir(env, sources.home)),
     certGroup: env.CERT_GROUP || undefined,
@@ -132,6 +138,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     metricsFile: env.METRICS_FILE ? expand(env.METRICS_FILE) : undefined,
     logLevel: readLogLevel(env, problems),
     logFormat: readLogFormat(env, problems),
+    fleet,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -223,12 +230,12 @@ function readDns(env: Env, problems: string[]): Config['dns'] {
   return { provider: 'cloudflare', resolvers: resolvers?.length ? resolvers : undefined, propagationTimeoutMs: timeout };
 }
 
-function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, expand: (p: string) => string): Config['cloudflare'] {
+function readCloudflare(env: Env, problems: string[], purpose: ConfigPurpose, expand: (p: string) => string, readFile = purpose): Config['cloudflare'] {
   let token = env.CLOUDFLARE_API_TOKEN?.trim() || undefined;
   const tokenFile = env.CLOUDFLARE_API_TOKEN_FILE;
   if (token && tokenFile) {
     problems.push('CLOUDFLARE_API_TOKEN and CLOUDFLARE_API_TOKEN_FILE are both set: keep one');
-  } else if (tokenFile && purpose === 'renew') {
+  } else if (tokenFile && readFile === 'renew') {
     try {
       token = readFileSync(expand(tokenFile), 'utf8').trim() || undefined;
       if (!token) problems.push(`CLOUDFLARE_API_TOKEN_FILE: ${tokenFile} is empty`);

@@ -16,6 +16,8 @@ export interface SchedulerOptions {
   startDelayMs: number;
   logger: Logger;
   startRenewal: () => RunningRenewal;
+  /** Why this check is not this host's to run (a fleet member that is not the issuer), or undefined. */
+  skip?: () => string | undefined;
 }
 
 /**
@@ -46,7 +48,12 @@ export class RenewalScheduler {
   }
 
   /** Starts one renewal now, unless one is running. */
-  tick(reason: 'schedule' | 'start'): void {
+  tick(reason: 'schedule' | 'start' | 'elected'): void {
+    const skip = this.options.skip?.();
+    if (skip) {
+      this.options.logger.debug({ reason }, `not checking: ${skip}`);
+      return;
+    }
     if (this.#running) {
       this.options.logger.info({ reason }, 'a renewal is still running; skipping this check');
       return;

@@ -1,0 +1,150 @@
+/**
+ * The fleet inside `nrcert run`: one session at a time on an etcd lease. In a session the host
+ * campaigns for issuer (etcd's Election service, when FLEET_ROLE and the token allow), watches the
+ * fleet's set and installs every new version (install.ts), and reports what it has under
+ * hosts/HOST on its lease. Every connection is outbound; nothing listens.
+ *
+ * When etcd cannot be reached the session ends (the lease cannot be kept), the host stops being
+ * issuer, keeps serving what it has, logs one line, and retries with a bounded back-off; the next
+ * session catches up on whatever it missed (it reads the set before watching).
+ */
+import type { Logger } from '../log';
+import { LockedError } from '../errors';
+import { sleep } from '../util/sleep';
+import type { FleetConfig } from './config';
+import type { EtcdClient } from './etcd';
+import { installFleetSet, type InstallDeps, type SyncOutcome } from './install';
+import { keepLeaseAlive } from './lease';
+import { fleetKeys, readStoredSet } from './set';
+import { writeReport } from './report';
+
+/** What the agent needs besides the client: installing, whether it may issue, what to do when elected. */
+export interface AgentDeps {
+  etcd: EtcdClient;
+  fleet: FleetConfig;
+  logger: Logger;
+  install: InstallDeps;
+  /** True when this host may be elected (FLEET_ROLE=issuer, or auto with a token). */
+  mayIssue: boolean;
+  /** Called when this host becomes the issuer (a renewal check is started). */
+  onElected(): void;
+}
+
+/** The longest wait between two reconnection attempts. */
+const MAX_BACKOFF_MS = 30_000;
+
+/** A fleet member's life in the service. */
+export class FleetAgent {
+  #issuer = false;
+  #stop = new AbortController();
+  #done?: Promise<void>;
+  #queue: Promise<number> = Promise.resolve(0);
+  #last: { outcome: SyncOutcome; message: string; fingerprint256?: string; version?: number } = { outcome: 'empty', message: 'starting' };
+
+  constructor(private readonly deps: AgentDeps) {}
+
+  /** True while this host leads the fleet's election. */
+  get isIssuer(): boolean {
+    return this.#issuer;
+  }
+
+  start(): void {
+    this.#done = this.#loop();
+  }
+
+  /** Ends the session: resigns by revoking the lease (the next issuer is elected at once). */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#done;
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#session(() => {
+          if (failures > 0) this.deps.logger.info({ fleet: this.deps.fleet.name }, 'etcd reachable again; catching up with the fleet');
+          failures = 0;
+        });
+      } catch (err) {
+        if (this.#stop.signal.aborted) break;
+        failures += 1;
+        const waitMs = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(failures, 6));
+        // One clear line when the fleet is lost; the retries after it are debug.
+        if (failures === 1) this.deps.logger.error({ fleet: this.deps.fleet.name, endpoints: this.deps.fleet.endpoints }, `fleet: etcd is unreachable (${(err as Error).message}); serving the installed certificate and retrying`);
+        else this.deps.logger.debug({ retryInMs: waitMs, error: (err as Error).message }, 'fleet: etcd still unreachable');
+        await sleep(waitMs, this.#stop.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** One session on one lease; returns when stopped, rejects when etcd is lost. */
+  async #session(onConnected: () => void): Promise<void> {
+    const { etcd, fleet, logger } = this.deps;
+    const lease = await etcd.grant(fleet.leaseTtlSeconds);
+    onConnected();
+    const live = keepLeaseAlive(etcd, lease, fleet.leaseTtlSeconds, logger);
+    const session = new AbortController();
+    const stop = () => session.abort();
+    this.#stop.signal.addEventListener('abort', stop, { once: true });
+    try {
+      const revision = await this.#sync(lease);
+      const lost = live.lost.then(() => { throw new Error(`the fleet lease ended (no keepalive for ${fleet.leaseTtlSeconds} s)`); });
+      const ended = new Promise<void>((resolve) => session.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([lost, ended, this.#watch(lease, revision + 1, session.signal), this.deps.mayIssue ? this.#campaign(lease, session.signal) : new Promise<void>(() => undefined)]);
+    } finally {
+      this.#stop.signal.removeEventListener('abort', stop);
+      session.abort();
+      live.stop();
+      if (this.#issuer) logger.info({ fleet: fleet.name }, 'no longer the fleet\'s issuer');
+      this.#issuer = false;
+      // Stopping: end the lease now, so the next issuer need not wait for its TTL.
+      if (this.#stop.signal.aborted) await etcd.revoke(lease).catch(() => undefined);
+    }
+  }
+
+  /** Waits to be elected; then this host is the issuer until the session ends. */
+  async #campaign(lease: string, signal: AbortSignal): Promise<never> {
+    await this.deps.etcd.campaign(fleetKeys(this.deps.fleet.name).election, lease, this.deps.fleet.host, signal);
+    this.#issuer = true;
+    this.deps.logger.info({ fleet: this.deps.fleet.name, host: this.deps.fleet.host }, 'this host is now the fleet\'s issuer');
+    await this.#report(lease);
+    this.deps.onElected();
+    return new Promise<never>(() => undefined);
+  }
+
+  /** Watches the set; every change is installed. A broken stream rejects (a new session reconnects). */
+  async #watch(lease: string, fromRevision: number, signal: AbortSignal): Promise<never> {
+    const key = `${fleetKeys(this.deps.fleet.name).set}version`;
+    await this.deps.etcd.watch(key, { fromRevision }, () => { void this.#sync(lease).catch((err: Error) => this.deps.logger.warn(`fleet: ${err.message}`)); }, signal);
+    throw new Error('the watch on the fleet\'s certificate ended');
+  }
+
+  /** Installs what the fleet has (when it differs) and reports the result, one sync at a time; the revision read. */
+  #sync(lease: string): Promise<number> {
+    const next = this.#queue.catch(() => 0).then(() => this.#syncOnce(lease));
+    this.#queue = next;
+    return next;
+  }
+
+  async #syncOnce(lease: string): Promise<number> {
+    const stored = await readStoredSet(this.deps.etcd, this.deps.fleet.name);
+    let result: { outcome: SyncOutcome; message: string };
+    try {
+      result = await installFleetSet(this.deps.install, stored);
+    } catch (err) {
+      if (!(err instanceof LockedError)) throw err;
+      // A renewal of this host holds STATE_DIR's lock: it installs the same set; look again soon.
+      setTimeout(() => { void this.#sync(lease).catch(() => undefined); }, 2000).unref();
+      return stored?.revision ?? 0;
+    }
+    const installed = await this.deps.install.store.installed();
+    this.#last = { ...result, fingerprint256: installed?.info.fingerprint256, version: installed?.info.fingerprint256 === stored?.meta.fingerprint256 ? stored?.meta.version : undefined };
+    await this.#report(lease);
+    return stored?.revision ?? (await this.deps.etcd.range(fleetKeys(this.deps.fleet.name).set, { prefix: true })).revision;
+  }
+
+  async #report(lease: string): Promise<void> {
+    await writeReport(this.deps.etcd, this.deps.fleet, lease, { ...this.#last, issuer: this.#issuer, role: this.deps.fleet.role });
+  }
+}
