@@ -48,7 +48,7 @@ function challengeRecordsCreated(): number {
     (r.body as { name?: string } | undefined)?.name === '_acme-challenge.example.test').length;
 }
 
-async function fleetStatus(host: Host): Promise<{ issuer: string | null; certificate: { fingerprint256: string; version: number } | null; hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean }> }> {
+async function fleetStatus(host: Host): Promise<{ issuer: string | null; certificate: { fingerprint256: string; version: number } | null; hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean; outcome: string; alive: boolean }> }> {
   const res = await runCli(['fleet', 'status', '--json'], host.env, stack.dir);
   if (res.code !== 0) throw new Error(`fleet status exited ${res.code}: ${res.stderr}`);
   return JSON.parse(res.stdout);
@@ -80,5 +80,34 @@ test('three hosts: one issuance for the fleet, all three install it, all three r
   } finally {
     const results = await stopAll(hosts);
     for (const r of results) expect(r.stderr + r.stdout).not.toContain('sentinel-TOKEN');
+  }
+});
+
+test('a host whose FLEET_KEY is wrong refuses to install the fleet\'s certificate and keeps its own', async () => {
+  const keyFile = etcd.newKeyFile('wk');
+  const wrongKey = etcd.newKeyFile('wk-wrong');
+  // The bad host has a certificate of its own already (from a renewal before it joined).
+  const bad = { name: 'bad', env: stack.env({ CERT_DIR: join(stack.dir, 'wk', 'bad', 'certs'), STATE_DIR: join(stack.dir, 'wk', 'bad', 'state') }) };
+  const own = await runCli(['renew'], bad.env, stack.dir);
+  expect(own).toMatchObject({ code: 0 });
+  const good = startHost('wk', keyFile, 'good');
+  const before = installedFingerprint(bad as Host);
+  const member = startHost('wk', wrongKey, 'bad', { FLEET_ROLE: 'member', CLOUDFLARE_API_TOKEN: undefined });
+  try {
+    await waitFor(async () => {
+      const { hosts } = await fleetStatus(good);
+      return hosts.some((h) => h.host === 'bad' && h.outcome === 'key_error') && hosts.some((h) => h.host === 'good' && h.state === 'current');
+    }, 60_000, { what: 'the good host current, the bad one reporting key_error', intervalMs: 500 });
+    const status = await fleetStatus(good);
+    expect(status.certificate).not.toBeNull();
+    expect(status.certificate!.fingerprint256).not.toBe(before);
+    expect(installedFingerprint(member)).toBe(before);
+    expect(status.hosts.find((h) => h.host === 'bad')!.state).toBe('behind');
+    expect(status.hosts.find((h) => h.host === 'good')!.state).toBe('current');
+  } finally {
+    const [, m] = await stopAll([good, member]);
+    expect(m.stderr).toMatch(/does not open with FLEET_KEY_FILE/);
+    expect(m.stderr).toMatch(/installed certificate stays/);
+    expect(m.stderr + m.stdout).not.toContain('sentinel-TOKEN');
   }
 });
