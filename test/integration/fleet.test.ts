@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runCli, startCli, startStack, stopCli, type CliResult, type Stack } from '../helpers/cli';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd';
 import { waitFor } from '../helpers/wait';
+import { killTree } from '../helpers/process';
 
 jest.setTimeout(180_000);
 
@@ -47,6 +48,16 @@ function challengeRecordsCreated(): number {
   return stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records') &&
     (r.body as { name?: string } | undefined)?.name === '_acme-challenge.example.test').length;
 }
+
+/** Waits until every host in `names` is alive and current in the fleet's status. */
+async function allCurrent(via: Host, names: string[], timeoutMs: number, extra: (s: Awaited<ReturnType<typeof fleetStatus>>) => boolean = () => true): Promise<void> {
+  await waitFor(async () => {
+    const status = await fleetStatus(via);
+    return status.certificate !== null && extra(status) && names.every((n) => status.hosts.some((h) => h.host === n && h.alive && h.state === 'current'));
+  }, timeoutMs, { what: `${names.join(', ')} current`, intervalMs: 300 });
+}
+
+const challengeRecords = () => stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge.'));
 
 async function fleetStatus(host: Host): Promise<{ issuer: string | null; certificate: { fingerprint256: string; version: number } | null; hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean; outcome: string; alive: boolean }> }> {
   const res = await runCli(['fleet', 'status', '--json'], host.env, stack.dir);
@@ -109,5 +120,43 @@ test('a host whose FLEET_KEY is wrong refuses to install the fleet\'s certificat
     expect(m.stderr).toMatch(/does not open with FLEET_KEY_FILE/);
     expect(m.stderr).toMatch(/installed certificate stays/);
     expect(m.stderr + m.stdout).not.toContain('sentinel-TOKEN');
+  }
+});
+
+test('the issuer SIGKILLed mid-renewal: another host is issuer within the lease, sweeps its TXT records, renews once; no key/cert mismatch', async () => {
+  const keyFile = etcd.newKeyFile('fo');
+  let hosts = ['h1', 'h2', 'h3'].map((n) => startHost('fo', keyFile, n));
+  await allCurrent(hosts[0], ['h1', 'h2', 'h3'], 90_000).finally(() => stopAll(hosts));
+  // A name is added on every host: the fleet's certificate is due. h1 comes back first, so it is
+  // elected; its resolver never answers, so its renewal stays in the middle (TXT records published).
+  const DOMAINS = 'example.test,*.example.test,www.example.test';
+  const h1 = startHost('fo', keyFile, 'h1', { DOMAINS, DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '60' });
+  hosts = [h1];
+  try {
+    await waitFor(async () => (await fleetStatus(h1)).issuer === 'h1' && challengeRecords().length > 0, 60_000, { what: 'h1 issuer, its TXT records published', intervalMs: 200 });
+    hosts.push(...['h2', 'h3'].map((n) => startHost('fo', keyFile, n, { DOMAINS })));
+    await waitFor(async () => (await fleetStatus(h1)).hosts.filter((h) => h.alive).length === 3, 30_000, { what: 'h2 and h3 joined', intervalMs: 200 });
+    const v1 = (await fleetStatus(h1)).certificate!;
+    const createdBefore = stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records')).length;
+    killTree(h1.cli.child.pid!);
+    await h1.cli.done;
+    const left = challengeRecords();
+    expect(left.length).toBeGreaterThan(0);
+    // Within the lease TTL (3 s) plus the time to ask: another host is the issuer.
+    await waitFor(async () => ['h2', 'h3'].includes((await fleetStatus(hosts[1])).issuer ?? ''), 3000 + 4000, { what: 'a new issuer within the lease TTL', intervalMs: 200 });
+    await allCurrent(hosts[1], ['h2', 'h3'], 60_000, (s) => s.certificate!.version > v1.version);
+    const status = await fleetStatus(hosts[1]);
+    expect(status.certificate!.version).toBe(v1.version + 1);
+    // The dead issuer's records are swept; one order (three challenge records) since it died.
+    const ids = new Set(challengeRecords().map((r) => r.id));
+    expect(left.filter((r) => ids.has(r.id))).toEqual([]);
+    const creates = stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records')).slice(createdBefore);
+    expect(creates.map((r) => (r.body as { name: string }).name).sort()).toEqual(['_acme-challenge.example.test', '_acme-challenge.example.test', '_acme-challenge.www.example.test']);
+    expect(status.hosts.find((h) => h.host === 'h1')!.state).toBe('gone');
+    // Every host's files are one consistent set: h1 the old certificate, h2 and h3 the new one.
+    expect(installedFingerprint(h1)).toBe(v1.fingerprint256);
+    expect(hosts.slice(1).map(installedFingerprint)).toEqual([status.certificate!.fingerprint256, status.certificate!.fingerprint256]);
+  } finally {
+    await stopAll(hosts);
   }
 });
