@@ -61,13 +61,22 @@ export class FleetAgent {
   async #loop(): Promise<void> {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
+      let connected = false;
       try {
         await this.#session(() => {
+          connected = true;
           if (failures > 0) this.deps.logger.info({ fleet: this.deps.fleet.name }, 'etcd reachable again; catching up with the fleet');
           failures = 0;
         });
       } catch (err) {
         if (this.#stop.signal.aborted) break;
+        if (connected) {
+          // A session that worked and broke (a member went away, a stream ended): reconnect at once,
+          // through the other endpoints; only a fleet that cannot be reached at all is an error.
+          this.deps.logger.info({ error: (err as Error).message }, 'fleet: the session with etcd ended; reconnecting');
+          await sleep(200, this.#stop.signal).catch(() => undefined);
+          continue;
+        }
         failures += 1;
         const waitMs = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(failures, 6));
         // One clear line when the fleet is lost; the retries after it are debug.

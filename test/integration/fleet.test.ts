@@ -57,9 +57,21 @@ async function allCurrent(via: Host, names: string[], timeoutMs: number, extra: 
   }, timeoutMs, { what: `${names.join(', ')} current`, intervalMs: 300 });
 }
 
+/** `nrcert renew --force` on `host` (beside its service: tried again while a scheduled check holds STATE_DIR's lock). */
+async function renewForce(host: Host): Promise<CliResult> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await runCli(['renew', '--force'], host.env, stack.dir);
+    if (res.code !== 4 || attempt >= 20) return res;
+  }
+}
+
+const count = (text: string, what: string) => text.split(what).length - 1;
+
+const recordCreates = () => stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records')).length;
+
 const challengeRecords = () => stack.fake.records().filter((r) => r.name.startsWith('_acme-challenge.'));
 
-async function fleetStatus(host: Host): Promise<{ issuer: string | null; certificate: { fingerprint256: string; version: number } | null; hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean; outcome: string; alive: boolean }> }> {
+async function fleetStatus(host: Host): Promise<{ issuer: string | null; certificate: { fingerprint256: string; version: number } | null; hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean; outcome: string; alive: boolean; at: string }> }> {
   const res = await runCli(['fleet', 'status', '--json'], host.env, stack.dir);
   if (res.code !== 0) throw new Error(`fleet status exited ${res.code}: ${res.stderr}`);
   return JSON.parse(res.stdout);
@@ -151,6 +163,7 @@ test('the issuer SIGKILLed mid-renewal: another host is issuer within the lease,
     const ids = new Set(challengeRecords().map((r) => r.id));
     expect(left.filter((r) => ids.has(r.id))).toEqual([]);
     const creates = stack.fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/dns_records')).slice(createdBefore);
+    if (creates.length !== 3) console.log(JSON.stringify(creates, null, 1), await Promise.all(hosts.slice(1).map(async (h) => { h.cli.child.kill('SIGTERM'); return (await h.cli.done).stderr; })));
     expect(creates.map((r) => (r.body as { name: string }).name).sort()).toEqual(['_acme-challenge.example.test', '_acme-challenge.example.test', '_acme-challenge.www.example.test']);
     expect(status.hosts.find((h) => h.host === 'h1')!.state).toBe('gone');
     // Every host's files are one consistent set: h1 the old certificate, h2 and h3 the new one.
@@ -158,5 +171,64 @@ test('the issuer SIGKILLed mid-renewal: another host is issuer within the lease,
     expect(hosts.slice(1).map(installedFingerprint)).toEqual([status.certificate!.fingerprint256, status.certificate!.fingerprint256]);
   } finally {
     await stopAll(hosts);
+  }
+});
+
+test('one etcd member down: renewals still work; two down: hosts keep serving, log one clear line, recover when they return', async () => {
+  const keyFile = etcd.newKeyFile('q');
+  const hosts = ['h1', 'h2', 'h3'].map((n) => startHost('q', keyFile, n));
+  const stderr: Record<string, string> = {};
+  for (const h of hosts) h.cli.child.stderr!.on('data', (d: Buffer) => (stderr[h.name] = (stderr[h.name] ?? '') + d.toString()));
+  try {
+    await allCurrent(hosts[0], ['h1', 'h2', 'h3'], 90_000);
+    const v1 = (await fleetStatus(hosts[0])).certificate!;
+    await etcd.members[0].stop();
+    const issuerName = (await fleetStatus(hosts[1])).issuer;
+    const issuer = hosts.find((h) => h.name === issuerName)!;
+    expect((await renewForce(issuer)).code).toBe(0);
+    await allCurrent(hosts[1], ['h1', 'h2', 'h3'], 60_000, (s) => s.certificate!.version === v1.version + 1);
+    const v2 = (await fleetStatus(hosts[1])).certificate!;
+    expect(v2.fingerprint256).not.toBe(v1.fingerprint256);
+
+    await etcd.members[1].stop();
+    await waitFor(() => hosts.every((h) => count(stderr[h.name] ?? '', 'fleet: etcd still unreachable') >= 2), 60_000, { what: 'every host retrying', intervalMs: 200 });
+    for (const h of hosts) {
+      expect(h.cli.child.exitCode).toBeNull();
+      expect(count(stderr[h.name], 'fleet: etcd is unreachable')).toBe(1);
+      expect(installedFingerprint(h)).toBe(v2.fingerprint256);
+    }
+
+    etcd.members[0].start();
+    etcd.members[1].start();
+    await etcd.waitHealthy(30_000);
+    const back = new Date().toISOString();
+    await waitFor(() => hosts.every((h) => stderr[h.name].includes('etcd reachable again; catching up with the fleet')), 60_000, { what: 'every host back in the fleet', intervalMs: 200 });
+    // Reports written since the quorum returned (etcd keeps leases alive across a lost quorum, so older ones may linger).
+    await allCurrent(hosts[0], ['h1', 'h2', 'h3'], 30_000, (s) => s.issuer !== null && s.hosts.filter((h) => h.at > back).length === 3);
+  } finally {
+    if (!etcd.members[0].running()) etcd.members[0].start();
+    if (!etcd.members[1].running()) etcd.members[1].start();
+    await stopAll(hosts);
+  }
+});
+
+test('a host offline during a renewal catches up when it returns, and a new host joins, both without an order', async () => {
+  const keyFile = etcd.newKeyFile('cu');
+  const hosts = ['h1', 'h2'].map((n) => startHost('cu', keyFile, n, { FLEET_ROLE: n === 'h1' ? 'issuer' : 'member' }));
+  let late: Host | undefined;
+  try {
+    await allCurrent(hosts[0], ['h1', 'h2'], 90_000);
+    await stopCli(hosts[1].cli);
+    expect((await renewForce(hosts[0])).code).toBe(0);
+    const v2 = (await fleetStatus(hosts[0])).certificate!;
+    expect(v2.version).toBe(2);
+    const creates = recordCreates();
+    hosts[1] = startHost('cu', keyFile, 'h2', { FLEET_ROLE: 'member', CLOUDFLARE_API_TOKEN: undefined });
+    late = startHost('cu', keyFile, 'h3', { FLEET_ROLE: 'member', CLOUDFLARE_API_TOKEN: undefined });
+    await allCurrent(hosts[0], ['h1', 'h2', 'h3'], 60_000);
+    expect([hosts[1], late].map(installedFingerprint)).toEqual([v2.fingerprint256, v2.fingerprint256]);
+    expect(recordCreates()).toBe(creates);
+  } finally {
+    await stopAll(late ? [...hosts, late] : hosts);
   }
 });
