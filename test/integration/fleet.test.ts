@@ -3,7 +3,7 @@
  * on a real three-member etcd cluster over TLS, against Pebble and the Cloudflare fake.
  */
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startCli, startStack, stopCli, type CliResult, type Stack } from '../helpers/cli';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd';
@@ -232,4 +232,22 @@ test('a host offline during a renewal catches up when it returns, and a new host
   } finally {
     await stopAll(late ? [...hosts, late] : hosts);
   }
+});
+
+test('without FLEET_* the idle service and status load no fleet code (only its settings parser); with it, run loads the client', async () => {
+  const probe = join(stack.dir, 'fleet-loaded.js');
+  writeFileSync(probe, "process.on('exit', () => { const m = Object.keys(require.cache).filter((k) => /[\\\\/]fleet[\\\\/](?!config\\.js)/.test(k)); require('fs').writeSync(2, '\\nFLEET-LOADED ' + m.length + '\\n'); });\n");
+  const loaded = (r: CliResult) => Number(/FLEET-LOADED (\d+)/.exec(r.stderr)?.[1] ?? -1);
+  const idle = async (env: Record<string, string>) => {
+    const service = startCli(['run'], { ...env, NODE_OPTIONS: `--require ${probe}`, RENEW_START_DELAY: '3600', RENEW_SCHEDULE: '0 0 1 1 *' }, stack.dir);
+    let out = '';
+    service.child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('nrcert service started'), 20_000, { what: 'the service started' });
+    return stopCli(service);
+  };
+  const plain = stack.env({ CERT_DIR: join(stack.dir, 'lazy', 'certs'), STATE_DIR: join(stack.dir, 'lazy', 'state') });
+  expect(loaded(await idle(plain))).toBe(0);
+  expect(loaded(await runCli(['status'], { ...plain, NODE_OPTIONS: `--require ${probe}` }, stack.dir))).toBe(0);
+  const inFleet = { ...plain, ...etcd.fleetEnv('lazy', etcd.newKeyFile('lazy')), FLEET_HOST: 'lazy' };
+  expect(loaded(await idle(inFleet))).toBeGreaterThan(0);
 });
