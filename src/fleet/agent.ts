@@ -107,8 +107,9 @@ export class FleetAgent {
       live.stop();
       if (this.#issuer) logger.info({ fleet: fleet.name }, 'no longer the fleet\'s issuer');
       this.#issuer = false;
-      // Stopping: end the lease now, so the next issuer need not wait for its TTL.
-      if (this.#stop.signal.aborted) await etcd.revoke(lease).catch(() => undefined);
+      // End the lease now (bounded; fails quietly when etcd is gone), so the next issuer, or this
+      // host's next session, need not wait out its TTL behind an election key nobody keeps.
+      await etcd.revoke(lease).catch(() => undefined);
     }
   }
 
@@ -144,7 +145,7 @@ export class FleetAgent {
     } catch (err) {
       if (!(err instanceof LockedError)) throw err;
       // A renewal of this host holds STATE_DIR's lock: it installs the same set; look again soon.
-      setTimeout(() => { void this.#sync(lease).catch(() => undefined); }, 2000).unref();
+      setTimeout(() => { void this.#sync(lease).catch(() => undefined); }, 500).unref();
       return stored?.revision ?? 0;
     }
     const installed = await this.deps.install.store.installed();
