@@ -185,8 +185,16 @@ export class EtcdClient {
         if (!line.trim()) return;
         const message = JSON.parse(line) as Json;
         last = message;
-        const error = (message.error ?? (typeof message.code === 'number' && message.code !== 0 ? message : undefined)) as Json | undefined;
-        if (error) throw new EtcdError(`etcd refused the request: ${String(error.message ?? error.error ?? 'error')}`, { status: res.statusCode, detail: String(error.message ?? error.error ?? '') });
+        // Unary answers carry {error, code, message}; a stream's last message {error: {grpc_code, message}}.
+        const error = typeof message.error === 'object' && message.error !== null ? message.error as Json
+          : message.error !== undefined || (typeof message.code === 'number' && message.code !== 0) ? message : undefined;
+        if (error) {
+          const detail = String(error.message ?? error.error ?? '');
+          const code = Number(error.code ?? error.grpc_code ?? 0);
+          // Unavailable (14) and DeadlineExceeded (4): this member cannot serve now (no leader, lost quorum); try another.
+          const status = code === 14 || code === 4 ? 503 : res.statusCode;
+          throw new EtcdError(`etcd refused the request: ${detail || `gRPC code ${code}`}`, { status, detail });
+        }
         onMessage?.(message);
       };
       res.setEncoding('utf8');
