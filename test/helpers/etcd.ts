@@ -34,6 +34,8 @@ export interface EtcdCluster {
   fleetEnv(name: string, keyFile: string): Record<string, string>;
   /** A new 32-byte fleet key file. */
   newKeyFile(label: string): string;
+  /** Every key and value under `prefix`, read with etcdctl (what anyone with etcd access sees). */
+  dump(prefix: string): Record<string, string>;
   /** Waits until the cluster answers a write (a quorum is up). */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -93,6 +95,11 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       const path = join(dir, `${label}.key`);
       writeFileSync(path, randomBytes(32), { mode: 0o600 });
       return path;
+    },
+    dump(prefix) {
+      const out = execFileSync('etcdctl', ['--endpoints', endpoints.join(','), '--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key, 'get', '--prefix', prefix, '-w', 'json'], { env: { PATH: process.env.PATH, ETCDCTL_API: '3' } });
+      const kvs = (JSON.parse(out.toString()) as { kvs?: Array<{ key: string; value: string }> }).kvs ?? [];
+      return Object.fromEntries(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value ?? '', 'base64').toString()]));
     },
     waitHealthy: (timeoutMs = 20_000) => waitFor(() => anyMemberWrites(endpoints, tls), timeoutMs, { what: 'etcd quorum', intervalMs: 100 }),
     async stop() {

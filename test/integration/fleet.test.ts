@@ -4,7 +4,7 @@
  * for the fleet, every host installs and reports it, a wrong FLEET_KEY, hosts that come late, the
  * activation of a member's own Node-RED, and what the idle service loads.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startCli, stopCli, type CliResult } from '../helpers/cli';
 import { installedFingerprint, startFleetWorld, stopAll, type FleetWorld, type Host } from '../helpers/fleet';
@@ -37,12 +37,24 @@ test('three hosts: one issuance for the fleet, all three install it, all three r
     expect(status.hosts.map((h) => h.host)).toEqual(['h1', 'h2', 'h3']);
     expect(status.hosts.every((h) => h.fingerprint256 === fingerprints[0])).toBe(true);
     expect(status.hosts.filter((h) => h.issuer).map((h) => h.host)).toEqual([status.issuer]);
+    // In etcd: the set, its key sealed (neither the PEM nor its body in clear anywhere), one report per host.
+    const stored = w.etcd.dump('/nrcert/fleet/one/');
+    expect(Object.keys(stored).filter((k) => k.includes('/set/')).sort()).toEqual(['chain', 'cert', 'key', 'lineage', 'version'].sort().map((k) => `/nrcert/fleet/one/set/${k}`));
+    const keyBody = readFileSync(join(hosts[0].env.CERT_DIR, 'privkey.pem'), 'utf8').split('\n')[1];
+    expect(Object.values(stored).join('\n')).not.toMatch(/PRIVATE KEY/);
+    expect(Object.values(stored).join('\n')).not.toContain(keyBody);
+    expect(JSON.parse(stored['/nrcert/fleet/one/set/key'])).toMatchObject({ alg: 'A256GCM' });
     // A few more checks go by: nobody orders again.
     await new Promise((r) => setTimeout(r, 4000));
     expect(w.recordCreates('_acme-challenge.example.test') - before).toBe(2);
   } finally {
     const results = await stopAll(hosts);
-    for (const r of results) expect(r.stderr + r.stdout).not.toContain('sentinel-TOKEN');
+    const fleetKey = readFileSync(keyFile);
+    for (const r of results) {
+      expect(r.stderr + r.stdout).not.toContain('sentinel-TOKEN');
+      expect(r.stderr + r.stdout).not.toContain(fleetKey.toString('base64'));
+      expect(r.stderr + r.stdout).not.toContain(fleetKey.toString('hex'));
+    }
   }
 });
 
