@@ -1,14 +1,22 @@
 /**
- * `nrcert fleet status [--json]`: the fleet as etcd holds it: the issuer, the certificate (version,
- * fingerprint, expiry, who issued it) and every host's last report: current, behind, or gone
- * (its lease ended). Loads the etcd client only here and where a fleet is configured.
+ * The fleet at the command line, required only when it is used: `nrcert fleet status [--json]`
+ * (the fleet as etcd holds it: the issuer, the certificate's version, fingerprint, expiry and
+ * issuer, every host's last report: current, behind, or gone when its lease ended), and the agent
+ * `nrcert run` starts when FLEET_* is set.
  */
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig } from '../config/config';
 import { ConfigError, UsageError } from '../errors';
 import { EtcdClient } from '../fleet/etcd';
-import { fleetKeys, readStoredSet } from '../fleet/set';
-import { readReports } from '../fleet/report';
+import { fleetKeys, readReports, readStoredSet } from '../fleet/set';
+import type { Config } from '../config/config';
+import type { Logger } from '../log';
+import { defaultOwnership, resolveOwnership } from '../config/ownership';
+import { resolveRestartCommand } from '../nodered/restart';
+import { nodeRedActivator } from '../nodered/activate';
+import { fileStateStore } from '../renewal/state';
+import { FleetAgent } from '../fleet/agent';
+import { certStore, etcdTimeoutMs, stateLock } from './renew-deps';
 
 /** Dispatches `nrcert fleet SUBCOMMAND`. */
 export async function fleetCommand(args: ParsedArgs): Promise<number> {
@@ -37,4 +45,30 @@ export async function fleetCommand(args: ParsedArgs): Promise<number> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** The agent of this host; `onElected` starts a renewal check when it becomes the issuer. */
+export async function fleetAgent(config: Config, logger: Logger, onElected: () => void): Promise<FleetAgent> {
+  const fleet = config.fleet!;
+  const ownership = await defaultOwnership(config.certDir, resolveOwnership(config.certOwner, config.certGroup));
+  const restartArgv = resolveRestartCommand(config.restart, { uid: process.getuid?.() ?? -1 });
+  const mayIssue = fleet.role === 'issuer' || (fleet.role === 'auto' && config.cloudflare.apiToken !== undefined);
+  logger.info({ fleet: fleet.name, host: fleet.host, role: fleet.role, mayIssue }, mayIssue ? 'joining the fleet; may be elected its issuer' : 'joining the fleet as a member (installs what the issuer publishes)');
+  return new FleetAgent({
+    etcd: new EtcdClient(fleet, etcdTimeoutMs(fleet.leaseTtlSeconds)),
+    fleet,
+    logger,
+    mayIssue,
+    onElected,
+    install: {
+      fleet,
+      names: config.domains,
+      store: certStore({ config, logger, ownership }),
+      lock: stateLock(config.stateDir),
+      state: fileStateStore(config.stateDir),
+      activator: nodeRedActivator({ config, logger, restartArgv }),
+      logger,
+      now: () => new Date(),
+    },
+  });
 }

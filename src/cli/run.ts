@@ -41,8 +41,8 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       startRenewal: () => startRenewalChild(config),
       skip: () => (fleet && !fleet.isIssuer ? 'another host of the fleet is its issuer' : undefined),
     });
-    // Only with FLEET_* set is the fleet's code loaded (cli/fleet-agent.ts).
-    if (config.fleet) fleet = await (require('./fleet-agent') as typeof import('./fleet-agent')).fleetAgent(config, logger, () => scheduler.tick('elected'));
+    // Only with FLEET_* set is the fleet's code loaded (cli/fleet.ts).
+    if (config.fleet) fleet = await (require('./fleet') as typeof import('./fleet')).fleetAgent(config, logger, () => scheduler.tick('elected'));
     fleet?.start();
     scheduler.start();
     const signal = await stopped;

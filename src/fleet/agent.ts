@@ -15,8 +15,7 @@ import type { FleetConfig } from './config';
 import type { EtcdClient } from './etcd';
 import { installFleetSet, type InstallDeps, type SyncOutcome } from './install';
 import { keepLeaseAlive } from './lease';
-import { fleetKeys, readStoredSet } from './set';
-import { writeReport } from './report';
+import { fleetKeys, readStoredSet, writeReport } from './set';
 
 /** What the agent needs besides the client: installing, whether it may issue, what to do when elected. */
 export interface AgentDeps {
