@@ -31,6 +31,8 @@ export interface AgentDeps {
 
 /** The longest wait between two reconnection attempts. */
 const MAX_BACKOFF_MS = 30_000;
+/** The pause before a broken campaign or watch request is sent again within a session. */
+const RETRY_MS = 300;
 
 /** A fleet member's life in the service. */
 export class FleetAgent {
@@ -112,9 +114,22 @@ export class FleetAgent {
     }
   }
 
-  /** Waits to be elected; then this host is the issuer until the session ends. */
+  /**
+   * Waits to be elected; then this host is the issuer until the session ends. A campaign request
+   * that breaks (its member went away) is sent again on the same lease: etcd finds the election
+   * key this lease already has and goes on waiting in the same place (or answers at once).
+   */
   async #campaign(lease: string, signal: AbortSignal): Promise<never> {
-    await this.deps.etcd.campaign(fleetKeys(this.deps.fleet.name).election, lease, this.deps.fleet.host, signal);
+    for (;;) {
+      try {
+        await this.deps.etcd.campaign(fleetKeys(this.deps.fleet.name).election, lease, this.deps.fleet.host, signal);
+        break;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.deps.logger.debug({ error: (err as Error).message }, 'fleet: campaign interrupted; asking again');
+        await sleep(RETRY_MS, signal);
+      }
+    }
     this.#issuer = true;
     this.deps.logger.info({ fleet: this.deps.fleet.name, host: this.deps.fleet.host }, 'this host is now the fleet\'s issuer');
     await this.#report(lease);
@@ -122,11 +137,27 @@ export class FleetAgent {
     return new Promise<never>(() => undefined);
   }
 
-  /** Watches the set; every change is installed. A broken stream rejects (a new session reconnects). */
+  /**
+   * Watches the set; every change is installed. A stream that breaks is opened again (through
+   * another member) after a sync, from the revision that sync read: nothing is missed. Only
+   * the lease ending ends the session.
+   */
   async #watch(lease: string, fromRevision: number, signal: AbortSignal): Promise<never> {
     const key = `${fleetKeys(this.deps.fleet.name).set}version`;
-    await this.deps.etcd.watch(key, { fromRevision }, () => { void this.#sync(lease).catch((err: Error) => this.deps.logger.warn(`fleet: ${err.message}`)); }, signal);
-    throw new Error('the watch on the fleet\'s certificate ended');
+    let from = fromRevision;
+    for (;;) {
+      try {
+        await this.deps.etcd.watch(key, { fromRevision: from }, (revision) => {
+          from = revision + 1;
+          void this.#sync(lease).catch((err: Error) => this.deps.logger.warn(`fleet: ${err.message}`));
+        }, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.deps.logger.debug({ error: (err as Error).message }, 'fleet: the watch broke; watching again');
+      }
+      await sleep(RETRY_MS, signal);
+      from = Math.max(from, (await this.#sync(lease).catch(() => from - 1)) + 1);
+    }
   }
 
   /** Installs what the fleet has (when it differs) and reports the result, one sync at a time; the revision read. */

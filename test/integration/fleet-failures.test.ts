@@ -68,7 +68,9 @@ test('one etcd member down: renewals still work; two down: hosts keep serving, l
     await w.allCurrent(hosts[0], ['h1', 'h2', 'h3'], 90_000);
     const v1 = (await w.fleetStatus(hosts[0])).certificate!;
     await w.etcd.members[0].stop();
-    const issuerName = (await w.fleetStatus(hosts[1])).issuer;
+    // A host whose session was on that member reconnects through the others (and may be elected anew).
+    let issuerName: string | null = null;
+    await waitFor(async () => (issuerName = (await w.fleetStatus(hosts[1])).issuer) !== null, 30_000, { what: 'an issuer with one member down', intervalMs: 200 });
     const issuer = hosts.find((h) => h.name === issuerName)!;
     expect((await w.renewForce(issuer)).code).toBe(0);
     await w.allCurrent(hosts[1], ['h1', 'h2', 'h3'], 60_000, (s) => s.certificate!.version === v1.version + 1);
