@@ -198,6 +198,13 @@ export class EtcdClient {
         onMessage?.(message);
       };
       res.setEncoding('utf8');
+      if (!/json/i.test(String(res.headers['content-type'] ?? 'application/json'))) {
+        // Not the gateway speaking (e.g. etcd 3.4 refusing a client certificate once its authentication is on).
+        let text = '';
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => reject(new EtcdError(`etcd answered HTTP ${res.statusCode}: ${text.trim().slice(0, 200)}`, { status: res.statusCode, detail: text.trim().slice(0, 200) })));
+        return;
+      }
       res.on('data', (chunk: string) => {
         this.traffic.received += chunk.length;
         buffer += chunk;
@@ -221,7 +228,15 @@ export class EtcdClient {
   async #authToken(endpoint: string): Promise<string> {
     if (!this.#token) {
       const auth = this.config.auth!;
-      const res = await this.#post(endpoint, '/v3/auth/authenticate', { name: auth.user, password: auth.password.reveal() }, {});
+      let res: Json;
+      try {
+        res = await this.#post(endpoint, '/v3/auth/authenticate', { name: auth.user, password: auth.password.reveal() }, {});
+      } catch (err) {
+        if (!(err instanceof EtcdError) || !/authentication failed/i.test(err.detail)) throw err;
+        throw new EtcdError(
+          `etcd refused FLEET_ETCD_USER "${auth.user}" with the password in FLEET_ETCD_PASSWORD_FILE (authentication failed): check both, ` +
+            'or the user with `etcdctl user get`', { status: 401, detail: 'authentication failed', cause: err });
+      }
       this.#token = String(res.token);
     }
     return this.#token;

@@ -34,6 +34,8 @@ export interface EtcdCluster {
   fleetEnv(name: string, keyFile: string): Record<string, string>;
   /** A new 32-byte fleet key file. */
   newKeyFile(label: string): string;
+  /** Runs etcdctl against the cluster with the client certificate (and `user`, `root:PW`, when given). */
+  ctl(args: string[], user?: string): string;
   /** Every key and value under `prefix`, read with etcdctl (what anyone with etcd access sees). */
   dump(prefix: string): Record<string, string>;
   /** Waits until the cluster answers a write (a quorum is up). */
@@ -53,8 +55,13 @@ function makeTls(dir: string): EtcdCluster['tls'] & { serverCert: string; server
   return { ca: f('ca.pem'), cert: f('client.pem'), key: f('client.key'), serverCert: f('server.pem'), serverKey: f('server.key') };
 }
 
-/** Starts a `size`-member cluster (3 unless told) and waits until it takes writes. */
-export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
+/**
+ * Starts a `size`-member cluster (3 unless told) and waits until it takes writes. `clientCerts:
+ * false`: clients show no certificate (TLS with the CA only), as etcd's own users need: etcd 3.4's
+ * gateway refuses a request carrying a client certificate once authentication is on.
+ */
+export async function startEtcdCluster(size = 3, opts: { clientCerts?: boolean } = {}): Promise<EtcdCluster> {
+  const clientCerts = opts.clientCerts ?? true;
   const dir = await makeTempDir('etcd');
   const tls = makeTls(dir);
   const ports = await freePorts(size * 2);
@@ -75,7 +82,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
           '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
           '--initial-cluster', initialCluster, '--initial-cluster-token', `nrcert-test-${ports[0]}`,
           '--initial-cluster-state', started ? 'existing' : 'new',
-          '--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth',
+          '--cert-file', tls.serverCert, '--key-file', tls.serverKey, ...(clientCerts ? ['--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
           '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'warn',
         ], { PATH: process.env.PATH }, dir);
         started = true;
@@ -88,7 +95,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   const cluster: EtcdCluster = {
     dir, members, endpoints, tls,
     fleetEnv: (name, keyFile) => ({
-      FLEET_ETCD_ENDPOINTS: endpoints.join(','), FLEET_ETCD_CA_FILE: tls.ca, FLEET_ETCD_CERT_FILE: tls.cert, FLEET_ETCD_KEY_FILE: tls.key,
+      FLEET_ETCD_ENDPOINTS: endpoints.join(','), FLEET_ETCD_CA_FILE: tls.ca, ...(clientCerts ? { FLEET_ETCD_CERT_FILE: tls.cert, FLEET_ETCD_KEY_FILE: tls.key } : {}),
       FLEET_NAME: name, FLEET_KEY_FILE: keyFile,
     }),
     newKeyFile(label) {
@@ -96,12 +103,13 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       writeFileSync(path, randomBytes(32), { mode: 0o600 });
       return path;
     },
+    ctl: (args, user) => execFileSync('etcdctl', ['--endpoints', endpoints.join(','), '--cacert', tls.ca, ...(clientCerts ? ['--cert', tls.cert, '--key', tls.key] : []), ...(user ? ['--user', user] : []), ...args], { env: { PATH: process.env.PATH, ETCDCTL_API: '3' }, stdio: 'pipe' }).toString(),
     dump(prefix) {
-      const out = execFileSync('etcdctl', ['--endpoints', endpoints.join(','), '--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key, 'get', '--prefix', prefix, '-w', 'json'], { env: { PATH: process.env.PATH, ETCDCTL_API: '3' } });
-      const kvs = (JSON.parse(out.toString()) as { kvs?: Array<{ key: string; value: string }> }).kvs ?? [];
+      const out = cluster.ctl(['get', '--prefix', prefix, '-w', 'json']);
+      const kvs = (JSON.parse(out) as { kvs?: Array<{ key: string; value: string }> }).kvs ?? [];
       return Object.fromEntries(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value ?? '', 'base64').toString()]));
     },
-    waitHealthy: (timeoutMs = 20_000) => waitFor(() => anyMemberWrites(endpoints, tls), timeoutMs, { what: 'etcd quorum', intervalMs: 100 }),
+    waitHealthy: (timeoutMs = 20_000) => waitFor(() => anyMemberWrites(endpoints, tls, clientCerts), timeoutMs, { what: 'etcd quorum', intervalMs: 100 }),
     async stop() {
       await Promise.all(members.map((m) => m.stop()));
       await removeTempDir(dir);
@@ -119,9 +127,9 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
 }
 
 /** True when some member commits a put (through the raft quorum) within 2 s. */
-async function anyMemberWrites(endpoints: string[], tls: EtcdCluster['tls']): Promise<boolean> {
+async function anyMemberWrites(endpoints: string[], tls: EtcdCluster['tls'], clientCerts: boolean): Promise<boolean> {
   const body = JSON.stringify({ key: Buffer.from('/nrcert-test/health').toString('base64'), value: Buffer.from('ok').toString('base64') });
-  const opts = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  const opts = { ca: readFileSync(tls.ca), ...(clientCerts ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}) };
   for (const endpoint of endpoints) {
     const ok = await new Promise<boolean>((resolve) => {
       const req = request(new URL('/v3/kv/put', endpoint), { method: 'POST', ...opts, timeout: 2000 }, (res) => {

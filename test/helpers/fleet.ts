@@ -39,8 +39,8 @@ export interface FleetWorld {
 }
 
 /** Starts the stack and the etcd cluster for one test file. */
-export async function startFleetWorld(): Promise<FleetWorld> {
-  const [stack, etcd] = await Promise.all([startStack(), startEtcdCluster()]);
+export async function startFleetWorld(etcdOptions: Parameters<typeof startEtcdCluster>[1] = {}): Promise<FleetWorld> {
+  const [stack, etcd] = await Promise.all([startStack(), startEtcdCluster(3, etcdOptions)]);
   const world: FleetWorld = {
     stack, etcd,
     startHost(fleet, keyFile, name, extra = {}) {
