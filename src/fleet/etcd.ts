@@ -53,8 +53,6 @@ export function prefixEnd(prefix: string): string {
 export class EtcdClient {
   #next = 0;
   #token?: string;
-  /** Bytes sent and received, for the bench (request and response bodies). */
-  readonly traffic = { requests: 0, sent: 0, received: 0 };
 
   constructor(private readonly config: Pick<FleetConfig, 'endpoints' | 'tls' | 'auth'>, private readonly timeoutMs = 5000) {}
 
@@ -162,8 +160,6 @@ export class EtcdClient {
     const url = new URL(path, endpoint);
     const tls = this.config.tls;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    this.traffic.requests += 1;
-    this.traffic.sent += payload.length;
     return new Promise<Json>((resolve, reject) => {
       const req = send(url, {
         method: 'POST', headers, signal: opts.signal,
@@ -206,7 +202,6 @@ export class EtcdClient {
         return;
       }
       res.on('data', (chunk: string) => {
-        this.traffic.received += chunk.length;
         buffer += chunk;
         let nl: number;
         try {
