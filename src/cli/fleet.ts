@@ -17,6 +17,7 @@ import { nodeRedActivator } from '../nodered/activate';
 import { fileStateStore } from '../renewal/state';
 import { FleetAgent } from '../fleet/agent';
 import { certStore, etcdTimeoutMs, stateLock } from './renew-deps';
+import { writeStatusFiles } from '../service/status-file';
 
 /** Dispatches `nrcert fleet SUBCOMMAND`. */
 export async function fleetCommand(args: ParsedArgs): Promise<number> {
@@ -69,6 +70,7 @@ export async function fleetAgent(config: Config, logger: Logger, onElected: () =
       activator: nodeRedActivator({ config, logger, restartArgv }),
       logger,
       now: () => new Date(),
+      writeStatus: (status) => writeStatusFiles({ stateDir: config.stateDir, metricsFile: config.metricsFile }, status),
     },
   });
 }

@@ -4,7 +4,8 @@
  * renewal/rollback.ts), under the local STATE_DIR lock, the lineage bookkeeping kept in the state.
  */
 import type { Logger } from '../log';
-import type { Activator, Locker, StateStore } from '../renewal/ports';
+import type { Activator, Locker, Reporter, StateStore } from '../renewal/ports';
+import { serviceStatus } from '../renewal/attempt';
 import { emptyRecord, markPending, protectedLineages } from '../renewal/lineages';
 import { activateOrRollBack } from '../renewal/rollback';
 import type { RunContext } from '../renewal/run';
@@ -13,6 +14,7 @@ import { validateCertificateSet } from '../store/validate';
 import type { FleetConfig } from './config';
 import { openSet, type StoredSet } from './set';
 import { FleetKeyError } from './errors';
+import { exitCodeOf, RolledBackError } from '../errors';
 
 /** What installing needs: this host's store, lock, state and activation. */
 export interface InstallDeps {
@@ -24,6 +26,8 @@ export interface InstallDeps {
   activator: Activator;
   logger: Logger;
   now: () => Date;
+  /** status.json and METRICS_FILE, rewritten after an install as a renewal does. */
+  writeStatus: Reporter['writeStatus'];
 }
 
 /** What a sync did, as reported under hosts/HOST. */
@@ -55,14 +59,21 @@ export async function installFleetSet(deps: InstallDeps, stored: StoredSet | nul
     run.state.lineages = markPending(record, stored.meta.fingerprint256, deps.now(), id);
     run.installed = { id, info: validateCertificateSet(set, { names: deps.names, now: deps.now() }), pem: set.cert };
     deps.logger.info({ lineage: id, version: stored.meta.version }, 'installed the fleet\'s certificate');
+    const at = deps.now().toISOString();
     try {
       await activateOrRollBack(deps, run, { id, info: run.installed.info, pem: set.cert });
-      return { outcome: 'installed', message: `version ${stored.meta.version} installed as ${id}` };
+      const message = `version ${stored.meta.version} of the fleet's certificate installed as ${id}`;
+      Object.assign(run.state, { consecutiveFailures: 0, lastSuccessAt: at, lastRun: { at, outcome: 'renewed', message, exitCode: 0 } });
+      return { outcome: 'installed', message };
     } catch (err) {
       deps.logger.error({ lineage: id }, (err as Error).message);
-      return { outcome: 'rolled_back', message: (err as Error).message };
+      const outcome = err instanceof RolledBackError ? 'rolled_back' : 'failed';
+      run.state.lastRun = { at, outcome, message: (err as Error).message, exitCode: exitCodeOf(err) };
+      return { outcome, message: (err as Error).message };
     } finally {
       await deps.state.write(run.state);
+      await deps.writeStatus(serviceStatus(deps.now(), run.installed?.info ?? null, run.state))
+        .catch((err: Error) => deps.logger.warn({ error: err.message }, 'could not write the status files'));
     }
   } finally {
     await release();

@@ -37,6 +37,10 @@ test('three hosts: one issuance for the fleet, all three install it, all three r
     expect(status.hosts.map((h) => h.host)).toEqual(['h1', 'h2', 'h3']);
     expect(status.hosts.every((h) => h.fingerprint256 === fingerprints[0])).toBe(true);
     expect(status.hosts.filter((h) => h.issuer).map((h) => h.host)).toEqual([status.issuer]);
+    // Each host's status.json and metrics say what it serves, members included (monitoring sees the fleet's certificate).
+    for (const h of hosts) {
+      await waitFor(() => JSON.parse(readFileSync(join(h.env.STATE_DIR, 'status.json'), 'utf8')).certificate?.fingerprint256 === fingerprints[0], 10_000, { what: `${h.name}'s status.json` });
+    }
     // In etcd: the set, its key sealed (neither the PEM nor its body in clear anywhere), one report per host.
     const stored = w.etcd.dump('/nrcert/fleet/one/');
     expect(Object.keys(stored).filter((k) => k.includes('/set/')).sort()).toEqual(['chain', 'cert', 'key', 'lineage', 'version'].sort().map((k) => `/nrcert/fleet/one/set/${k}`));
