@@ -33,13 +33,14 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   try {
     if (release.recoveredStale) logger.info('took over the service lock of an earlier service that is gone');
     const schedule = await scheduleFor(config);
-    let fleet: { isIssuer: boolean; start(): void; stop(): Promise<void> } | undefined;
+    let fleet: { isIssuer: boolean; start(): void; stop(): Promise<void>; checkFinished(code: number | null): void } | undefined;
     const scheduler = new RenewalScheduler({
       schedule,
       startDelayMs: config.service.startDelayMs,
       logger,
       startRenewal: () => startRenewalChild(config),
       skip: () => (fleet && !fleet.isIssuer ? 'another host of the fleet is its issuer' : undefined),
+      onFinished: (code) => fleet?.checkFinished(code),
     });
     // Only with FLEET_* set is the fleet's code loaded (cli/fleet.ts).
     if (config.fleet) fleet = await (require('./fleet') as typeof import('./fleet')).fleetAgent(config, logger, () => scheduler.tick('elected'));

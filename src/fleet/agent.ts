@@ -9,7 +9,7 @@
  * session catches up on whatever it missed (it reads the set before watching).
  */
 import type { Logger } from '../log';
-import { LockedError } from '../errors';
+import { ExitCode, LockedError } from '../errors';
 import { sleep } from '../util/sleep';
 import type { FleetConfig } from './config';
 import type { EtcdClient } from './etcd';
@@ -29,6 +29,9 @@ export interface AgentDeps {
   onElected(): void;
 }
 
+/** Failed renewal checks in a row after which the issuer hands over (another host may have a working token). */
+export const HANDOVER_AFTER_FAILURES = 3;
+
 /** The longest wait between two reconnection attempts. */
 const MAX_BACKOFF_MS = 30_000;
 /** The pause before a broken campaign or watch request is sent again within a session. */
@@ -40,6 +43,10 @@ export class FleetAgent {
   #stop = new AbortController();
   #done?: Promise<void>;
   #queue: Promise<number> = Promise.resolve(0);
+  #failedChecks = 0;
+  #handOver?: () => void;
+  /** Until then this host does not campaign (it just handed over). */
+  #campaignAfter = 0;
   #last: { outcome: SyncOutcome; message: string; fingerprint256?: string; version?: number } = { outcome: 'empty', message: 'starting' };
 
   constructor(private readonly deps: AgentDeps) {}
@@ -49,6 +56,23 @@ export class FleetAgent {
     return this.#issuer;
   }
 
+  /**
+   * How the issuer's renewal check ended (its exit code). After HANDOVER_AFTER_FAILURES failures in a row the
+   * issuer resigns (its lease ends) and stays out of the election for one lease TTL, so another
+   * host that may issue is elected; with none, this one is elected again.
+   */
+  checkFinished(code: number | null): void {
+    // Busy (another run holds the lock) or etcd away says nothing about this host's token or DNS.
+    if (code === ExitCode.locked || code === ExitCode.fleet || code === ExitCode.interrupted) return;
+    this.#failedChecks = code === 0 ? 0 : this.#failedChecks + 1;
+    if (!this.#issuer || this.#failedChecks < HANDOVER_AFTER_FAILURES) return;
+    this.deps.logger.warn({ fleet: this.deps.fleet.name, failures: this.#failedChecks }, `fleet: ${this.#failedChecks} renewal checks failed in a row; handing the issuer role over to another host`);
+    this.#failedChecks = 0;
+    this.#campaignAfter = Date.now() + this.deps.fleet.leaseTtlSeconds * 1000;
+    this.#handOver?.();
+  }
+
+  /** Starts the sessions (in the background until stop()). */
   start(): void {
     this.#done = this.#loop();
   }
@@ -97,6 +121,7 @@ export class FleetAgent {
     const session = new AbortController();
     const stop = () => session.abort();
     this.#stop.signal.addEventListener('abort', stop, { once: true });
+    this.#handOver = stop;
     try {
       const revision = await this.#sync(lease);
       const lost = live.lost.then(() => { throw new Error(`the fleet lease ended (no keepalive for ${fleet.leaseTtlSeconds} s)`); });
@@ -120,6 +145,8 @@ export class FleetAgent {
    * key this lease already has and goes on waiting in the same place (or answers at once).
    */
   async #campaign(lease: string, signal: AbortSignal): Promise<never> {
+    const wait = this.#campaignAfter - Date.now();
+    if (wait > 0) await sleep(wait, signal);
     for (;;) {
       try {
         await this.deps.etcd.campaign(fleetKeys(this.deps.fleet.name).election, lease, this.deps.fleet.host, signal);

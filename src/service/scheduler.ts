@@ -18,6 +18,8 @@ export interface SchedulerOptions {
   startRenewal: () => RunningRenewal;
   /** Why this check is not this host's to run (a fleet member that is not the issuer), or undefined. */
   skip?: () => string | undefined;
+  /** Told how every renewal check ended, by exit code (the fleet hands its issuer role over after repeated failures). */
+  onFinished?: (code: number | null) => void;
 }
 
 /**
@@ -66,6 +68,7 @@ export class RenewalScheduler {
       if (code === 0) this.options.logger.info({ code, signal }, 'renewal check finished');
       else if (this.#stopping && code === ExitCode.interrupted) this.options.logger.info({ code, signal }, 'renewal stopped after cleaning up');
       else this.options.logger.error({ code, signal }, 'renewal check failed; the service goes on');
+      if (!(this.#stopping && code === ExitCode.interrupted)) this.options.onFinished?.(code);
     });
   }
 

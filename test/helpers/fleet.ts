@@ -16,7 +16,7 @@ export type Host = { name: string; env: Record<string, string>; cli: ReturnType<
 /** What `nrcert fleet status --json` prints. */
 export interface FleetStatus {
   issuer: string | null;
-  certificate: { fingerprint256: string; version: number; at: string } | null;
+  certificate: { fingerprint256: string; version: number; at: string; issuedBy: string } | null;
   hosts: Array<{ host: string; state: string; fingerprint256?: string; issuer: boolean; outcome: string; alive: boolean; at: string }>;
 }
 

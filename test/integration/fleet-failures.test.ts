@@ -98,3 +98,23 @@ test('one etcd member down: renewals still work; two down: hosts keep serving, l
     await stopAll(hosts);
   }
 });
+
+test('an issuer whose renewals keep failing (a bad token) hands the role over, and a host with a working token issues', async () => {
+  const keyFile = w.etcd.newKeyFile('ho');
+  const h1 = w.startHost('ho', keyFile, 'h1', { CLOUDFLARE_API_TOKEN: 'not-a-valid-token-0000' });
+  let out = '';
+  h1.cli.child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const hosts = [h1];
+  try {
+    await waitFor(async () => (await w.fleetStatus(h1)).issuer === 'h1', 30_000, { what: 'h1 elected', intervalMs: 200 });
+    hosts.push(w.startHost('ho', keyFile, 'h2'));
+    await w.allCurrent(h1, ['h1', 'h2'], 90_000);
+    const status = await w.fleetStatus(h1);
+    expect(status.certificate!.issuedBy).toBe('h2');
+    expect(status.issuer).toBe('h2');
+    expect(out).toContain('renewal checks failed in a row; handing the issuer role over to another host');
+    expect(hosts.map(installedFingerprint)).toEqual([status.certificate!.fingerprint256, status.certificate!.fingerprint256]);
+  } finally {
+    await stopAll(hosts);
+  }
+});
