@@ -24,6 +24,8 @@ export const ExitCode = {
   clientExists: 14,
   unknownClient: 15,
   clientOutput: 16,
+  /** The fleet's etcd cannot be reached, or its certificate cannot be opened with FLEET_KEY_FILE. */
+  fleet: 17,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

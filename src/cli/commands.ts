@@ -118,6 +118,11 @@ export const COMMAND_SPECS: Record<string, CommandSpec> = {
     argument: 'init | process',
     options: { ...ENV_FILE },
   },
+  fleet: {
+    summary: 'the fleet (FLEET_*): its issuer, its certificate and every host\'s installed fingerprint and last report',
+    argument: 'status',
+    options: { json: { type: 'boolean', help: 'print it as JSON' }, ...ENV_FILE },
+  },
   help: { summary: 'show this help, or one command\'s', options: {}, argument: '[COMMAND]', pseudo: true },
   version: { summary: 'print the version', options: {}, pseudo: true },
 };

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Command> = {
   doctor: () => (require('./doctor') as typeof import('./doctor')).doctorCommand,
   clients: () => (require('./clients') as typeof import('./clients')).clientsCommand,
   editor: () => (require('./editor') as typeof import('./editor')).editorCommand,
+  fleet: () => (require('./fleet') as typeof import('./fleet')).fleetCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -62,14 +62,32 @@ export function renewDeps(o: RenewDepsOptions & { reporter: Reporter }): RenewDe
     logger,
     now: () => new Date(),
     issuer: () => (issuer ??= createIssuer(o)),
-    store: certStore(o),
+    ...storage(o),
     archive: stateArchive(config.stateDir),
-    lock: stateLock(config.stateDir),
     state: fileStateStore(config.stateDir),
     activator: nodeRedActivator({ config, logger, restartArgv: o.restartArgv, signal: o.signal }),
     ari: { lookup: (installed) => currentAri(config, installed.pem, { logger, now: () => new Date() }) },
     reporter: o.reporter,
   };
+}
+
+/**
+ * Where the lineage lives and who may write it (certmagic's Storage: Locker + Store): CERT_DIR and
+ * STATE_DIR/lock, or, with FLEET_* set, the fleet's etcd in front of them (loaded only then).
+ */
+function storage(o: RenewDepsOptions): Pick<RenewDeps, 'store' | 'lock'> {
+  const local = { store: certStore(o), lock: stateLock(o.config.stateDir) };
+  const fleet = o.config.fleet;
+  if (!fleet) return local;
+  const { EtcdClient } = require('../fleet/etcd') as typeof import('../fleet/etcd');
+  const { FleetCertStore, fleetLocker } = require('../fleet/store') as typeof import('../fleet/store');
+  const ctx = { etcd: new EtcdClient(fleet, etcdTimeoutMs(fleet.leaseTtlSeconds)), fleet, logger: o.logger };
+  return { store: new FleetCertStore(ctx, local.store), lock: fleetLocker(ctx, local.lock) };
+}
+
+/** One etcd request may take at most half a lease (and 5 s): a keepalive that hangs must not outlive the lease. */
+export function etcdTimeoutMs(leaseTtlSeconds: number): number {
+  return Math.min(5000, leaseTtlSeconds * 500);
 }
 
 function createIssuer(o: RenewDepsOptions): Issuer {

@@ -33,12 +33,18 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   try {
     if (release.recoveredStale) logger.info('took over the service lock of an earlier service that is gone');
     const schedule = await scheduleFor(config);
+    let fleet: { isIssuer: boolean; start(): void; stop(): Promise<void>; checkFinished(code: number | null): void } | undefined;
     const scheduler = new RenewalScheduler({
       schedule,
       startDelayMs: config.service.startDelayMs,
       logger,
       startRenewal: (args) => startRenewalChild(config, args ?? ['--scheduled']),
+      skip: () => (fleet && !fleet.isIssuer ? 'another host of the fleet is its issuer' : undefined),
+      onFinished: (code) => fleet?.checkFinished(code),
     });
+    // Only with FLEET_* set is the fleet's code loaded (cli/fleet.ts).
+    if (config.fleet) fleet = await (require('./fleet') as typeof import('./fleet')).fleetAgent(config, logger, () => scheduler.tick('elected'));
+    fleet?.start();
     scheduler.start();
     // The Node-RED editor's folder, once in use: status at start, then its requests.
     const editor = serveEditorFolder(config, scheduler, logger);
@@ -46,6 +52,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);
     await editor.stop();
+    await fleet?.stop();
     logger.info('stopped');
     return 0;
   } finally {

@@ -9,6 +9,7 @@ import { Secret } from './secret';
 import type { SettingsContext } from './provider-settings';
 import { DNS_PROVIDERS, PROVIDER_NAMES } from '../dns/registry';
 import { emailProblem, printable, readRequestTimeout, readSeconds, resolverProblem, urlProblem } from './values';
+import { readFleet, type FleetConfig } from '../fleet/config';
 
 /** A path from a setting or an answer, absolute: a leading `~` is `home`, a relative one is against `cwd`. */
 export function expandPath(path: string, home: string, cwd: string): string {
@@ -94,6 +95,8 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT. */
   logFormat: LogFormat;
+  /** FLEET_*: this host is one of a fleet sharing one certificate through etcd (fleet/). */
+  fleet?: FleetConfig;
 }
 
 /** What the command about to run needs: `renew` needs credentials, `status` does not. */
@@ -126,12 +129,15 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     env.DOMAINS === undefined && !Object.values(DNS_PROVIDERS).some((p) => p.credentialsGiven(env));
   if (purpose === 'renew' && nothingFound) problems.push(noSettingsFound(defaultEnvFile(sources.cwd)));
   else if (purpose === 'renew' || env.DOMAINS !== undefined) problems.push(...domainProblems);
+  const fleet = readFleet(env, problems, expand);
+  // A fleet member never orders: it needs no token (FLEET_ROLE=auto only campaigns when it has one).
+  const tokenPurpose: ConfigPurpose = nothingFound || (fleet && fleet.role !== 'issuer') ? 'status' : purpose;
   const config: Config = {
     envFile,
     warnings,
     domains: names,
     acme: readAcme(env, problems),
-    dns: readDns({ env, problems, purpose: nothingFound ? 'status' : purpose, expand }),
+    dns: readDns({ env, problems, purpose, expand, credentialsOptional: tokenPurpose === 'status' }),
     certDir: expand(env.CERT_DIR || '~/.node-red/certs'),
     stateDir: expand(env.STATE_DIR || defaultStateDir(env, sources.home)),
     certGroup: env.CERT_GROUP || undefined,
@@ -144,6 +150,7 @@ export function loadConfig(sources: ConfigSources, purpose: ConfigPurpose): Conf
     editor: readEditor(env, expand(env.CERT_DIR || '~/.node-red/certs'), expand, problems),
     logLevel: readLogLevel(env, problems),
     logFormat: readLogFormat(env, problems),
+    fleet,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -14,6 +14,8 @@ export interface SettingsContext {
   env: Record<string, string | undefined>;
   problems: string[];
   purpose: SettingsPurpose;
+  /** True when this host may go without credentials (a fleet member never orders): files are still read. */
+  credentialsOptional?: boolean;
   /** A path from a setting, absolute (`~` is home, relative is against the working directory). */
   expand: (path: string) => string;
 }
@@ -37,7 +39,7 @@ export function readSecretSetting(ctx: SettingsContext, name: string, missing?: 
     } catch (err) {
       problems.push(`${fileName}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
     }
-  } else if (!value && purpose === 'renew' && missing) {
+  } else if (!value && purpose === 'renew' && missing && !ctx.credentialsOptional) {
     problems.push(`${name} is not set: ${missing}`);
   }
   if (value && /\s/.test(value)) problems.push(`${name} contains white space: paste the value alone`);

@@ -31,6 +31,8 @@ export interface ProviderEntry<S = unknown> {
   readSettings(ctx: SettingsContext): S;
   /** Whether the environment names any credential of it (for "no settings found at all"). */
   credentialsGiven(env: Record<string, string | undefined>): boolean;
+  /** Whether the settings as read hold its credentials (a fleet host with them may become the issuer). */
+  hasCredentials(settings: S): boolean;
   /** Builds the provider (requires its client code only now). */
   create(settings: S, deps: ProviderDeps): DnsProvider;
   /**
@@ -45,6 +47,7 @@ const cloudflare: ProviderEntry<CloudflareSettings> = {
   // CLOUDFLARE_API_KEY/EMAIL: the SDK would read them from the environment by itself.
   secrets: ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_EMAIL'],
   readSettings: readCloudflareSettings,
+  hasCredentials: (s) => s.apiToken !== undefined,
   credentialsGiven: (env) => Boolean(env.CLOUDFLARE_API_TOKEN || env.CLOUDFLARE_API_TOKEN_FILE),
   create(settings, deps) {
     const { CloudflareDnsProvider } = require('./cloudflare/provider') as typeof import('./cloudflare/provider');
@@ -56,6 +59,7 @@ const duckdns: ProviderEntry<DuckDnsSettings> = {
   settings: DUCKDNS_SETTINGS,
   secrets: ['DUCKDNS_TOKEN', 'DUCKDNS_TOKEN_FILE'],
   readSettings: readDuckDnsSettings,
+  hasCredentials: (s) => s.token !== undefined,
   credentialsGiven: (env) => Boolean(env.DUCKDNS_TOKEN || env.DUCKDNS_TOKEN_FILE),
   create(settings, deps) {
     const { DuckDnsProvider } = require('./duckdns/provider') as typeof import('./duckdns/provider');
@@ -71,6 +75,7 @@ const rfc2136: ProviderEntry<Rfc2136Settings> = {
   settings: RFC2136_SETTINGS,
   secrets: ['RFC2136_TSIG_SECRET', 'RFC2136_TSIG_SECRET_FILE'],
   readSettings: readRfc2136Settings,
+  hasCredentials: (s) => s.secret !== undefined,
   credentialsGiven: (env) => Boolean(env.RFC2136_TSIG_SECRET || env.RFC2136_TSIG_SECRET_FILE),
   create(settings, deps) {
     const { Rfc2136DnsProvider } = require('./rfc2136/provider') as typeof import('./rfc2136/provider');
@@ -93,6 +98,12 @@ export const PROVIDER_SETTINGS: readonly string[] = Object.values(DNS_PROVIDERS)
 
 /** Every provider's credential variables (util/command.ts keeps them from children). */
 export const PROVIDER_SECRETS: readonly string[] = Object.values(DNS_PROVIDERS).flatMap((p) => p.secrets);
+
+/** Whether the configured provider's settings hold its credentials. */
+export function providerHasCredentials(dns: { provider: string; settings: unknown }): boolean {
+  const entry = DNS_PROVIDERS[dns.provider];
+  return entry !== undefined && entry.hasCredentials(dns.settings);
+}
 
 /** Builds the configured provider from `config.dns` (provider name and its settings as read). */
 export function createDnsProvider(dns: { provider: string; settings: unknown }, deps: ProviderDeps): DnsProvider {

@@ -21,8 +21,8 @@ import type { ActionResult, SpoolActions } from './processor';
 /** The arguments of the editor's renewal child. */
 export const EDITOR_RENEW_ARGS = ['--force', '--doctor'];
 
-/** How the actions start a renewal child: null when one is running already. */
-export type StartRenewal = () => RunningRenewal | null;
+/** How the actions start a renewal child, or why it was not started (one running already, a fleet member). */
+export type StartRenewal = () => RunningRenewal | { notStarted: string };
 
 /** The actions for one configuration and editor folder. */
 export function realActions(config: Config, folder: EditorFolder, start: StartRenewal, renewalRunning: () => boolean): SpoolActions {
@@ -38,7 +38,7 @@ export function realActions(config: Config, folder: EditorFolder, start: StartRe
 async function renewOnce(config: Config, start: StartRenewal): Promise<ActionResult> {
   const startedAt = Date.now();
   const running = start();
-  if (!running) return { ok: false, message: 'A renewal was already running; ask again when it has finished.' };
+  if ('notStarted' in running) return { ok: false, message: running.notStarted };
   const { code, signal } = await running.done;
   const status = await readState<ServiceStatus | null>(statePath(config.stateDir, 'status'), null).catch(() => null);
   const fresh = status?.lastRun && Date.parse(status.lastRun.at) >= startedAt - 1000 ? status.lastRun : undefined;

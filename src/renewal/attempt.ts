@@ -131,7 +131,8 @@ function event(type: NotifyEvent['type'], deps: RenewDeps, cert: CertificateInfo
   return buildNotifyEvent(type, { names: cert?.names ?? deps.names, notAfter: cert?.notAfter.toISOString(), ...fields }, deps.now());
 }
 
-function serviceStatus(now: Date, installed: CertificateInfo | null, state: RenewalState, ari?: Parameters<typeof dueAt>[1]): ServiceStatus {
+/** What status.json and the metrics file say after a run: the installed certificate and the state's bookkeeping. */
+export function serviceStatus(now: Date, installed: CertificateInfo | null, state: RenewalState, ari?: Parameters<typeof dueAt>[1]): ServiceStatus {
   return {
     updatedAt: now.toISOString(),
     certificate: installed && {

@@ -17,6 +17,10 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Starts one renewal child: `renew --scheduled` for the schedule; `extraArgs` replace that (the editor's `--force`). */
   startRenewal: (extraArgs?: string[]) => RunningRenewal;
+  /** Why this check is not this host's to run (a fleet member that is not the issuer), or undefined. */
+  skip?: () => string | undefined;
+  /** Told how every renewal check ended, by exit code (the fleet hands its issuer role over after repeated failures). */
+  onFinished?: (code: number | null) => void;
 }
 
 /**
@@ -47,7 +51,12 @@ export class RenewalScheduler {
   }
 
   /** Starts one renewal now, unless one is running. */
-  tick(reason: 'schedule' | 'start'): void {
+  tick(reason: 'schedule' | 'start' | 'elected'): void {
+    const skip = this.options.skip?.();
+    if (skip) {
+      this.options.logger.debug({ reason }, `not checking: ${skip}`);
+      return;
+    }
     if (this.#running) {
       this.options.logger.info({ reason }, 'a renewal is still running; skipping this check');
       return;
@@ -56,15 +65,18 @@ export class RenewalScheduler {
   }
 
   /**
-   * Starts a renewal with `args` now (the editor's `renew --force`), or returns null when one is
-   * running or the service is stopping: scheduled and requested renewals never overlap.
+   * Starts a renewal with `args` now (the editor's `renew --force`), or says why not: one is
+   * running or the service is stopping (scheduled and requested renewals never overlap), or this
+   * check is not this host's (a fleet member that is not the issuer).
    */
-  runNow(args: string[]): RunningRenewal | null {
-    if (this.#running || this.#stopping) return null;
+  runNow(args: string[]): RunningRenewal | { notStarted: string } {
+    const skip = this.options.skip?.();
+    if (skip) return { notStarted: `This host does not renew: ${skip}; ask there, or wait for its next check.` };
+    if (this.#running || this.#stopping) return { notStarted: 'A renewal was already running; ask again when it has finished.' };
     return this.launch('editor', args);
   }
 
-  private launch(reason: 'schedule' | 'start' | 'editor', args?: string[]): RunningRenewal {
+  private launch(reason: 'schedule' | 'start' | 'editor' | 'elected', args?: string[]): RunningRenewal {
     const running = this.options.startRenewal(args);
     this.#running = running;
     this.options.logger.info({ reason, pid: running.child.pid }, 'renewal check started');
@@ -73,6 +85,7 @@ export class RenewalScheduler {
       if (code === 0) this.options.logger.info({ code, signal }, 'renewal check finished');
       else if (this.#stopping && code === ExitCode.interrupted) this.options.logger.info({ code, signal }, 'renewal stopped after cleaning up');
       else this.options.logger.error({ code, signal }, 'renewal check failed; the service goes on');
+      if (!(this.#stopping && code === ExitCode.interrupted)) this.options.onFinished?.(code);
     });
     return running;
   }

@@ -60,3 +60,25 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The pids of `pid`'s descendants (from /proc's children lists), deepest last. */
+export function descendants(pid: number): number[] {
+  let direct: number[] = [];
+  try {
+    direct = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return direct.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** SIGKILLs `pid` and every process under it at once, as a host losing power would: nothing cleans up. */
+export function killTree(pid: number): void {
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -51,9 +51,9 @@ describe('parseArgs', () => {
     [['renew', '--env-file', '--force'], '--env-file needs a value'],
     [['status', '--force'], '--force is not an option of nrcert status (it is one of nrcert renew); nrcert status takes: --json, --env-file PATH, --help'],
     [['status', '--no-service'], '--no-service is not an option of nrcert status (it is one of nrcert init)'],
-    [['run', '--json'], '--json is not an option of nrcert run (it is one of nrcert status, nrcert doctor, nrcert clients)'],
+    [['run', '--json'], '--json is not an option of nrcert run (it is one of nrcert status, nrcert doctor, nrcert clients, nrcert fleet)'],
     [['renew', '--settings', 'x'], '--settings is not an option of nrcert renew (it is one of nrcert doctor, nrcert settings)'],
-    [['frobnicate'], 'unknown command "frobnicate"; the commands are init, renew, run, status, rollback, doctor, settings, clients, editor; run nrcert help'],
+    [['frobnicate'], 'unknown command "frobnicate"; the commands are init, renew, run, status, rollback, doctor, settings, clients, editor, fleet; run nrcert help'],
     [['renew', 'now'], 'nrcert renew takes no arguments (got "now"); see nrcert help renew'],
     [['--force'], '--force needs a command (it is an option of nrcert renew)'],
   ])('refuses %j with a UsageError', (argv, message) => {

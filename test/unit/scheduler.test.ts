@@ -82,4 +82,24 @@ describe('RenewalScheduler', () => {
     await settle();
     expect(lines).toContainEqual({ level: 'info', msg: 'renewal check finished' });
   });
+
+  it('a fleet host that is not the issuer starts no renewal; once elected it does', async () => {
+    const child = new FakeChild(() => undefined);
+    const { logger, lines } = recordingLogger();
+    let issuer = false;
+    let started = 0;
+    const scheduler = new RenewalScheduler({
+      schedule: '0 0 1 1 *', startDelayMs: 0, logger,
+      startRenewal: (): RunningRenewal => { started += 1; return { child: child as unknown as ChildProcess, done: child.done }; },
+      skip: () => (issuer ? undefined : 'another host of the fleet is its issuer'),
+    });
+    scheduler.tick('schedule');
+    expect(started).toBe(0);
+    expect(lines).toContainEqual({ level: 'debug', msg: 'not checking: another host of the fleet is its issuer' });
+    issuer = true;
+    scheduler.tick('elected');
+    expect(started).toBe(1);
+    child.exit(0);
+    await scheduler.stop(1000);
+  });
 });
