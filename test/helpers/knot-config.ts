@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestKey } from './bind';
+import { knotAcmeAcl, knotKeys } from './knot-update';
 
 /** A server as the configs need it: its host name in the zone and its address. */
 export interface ZoneHost {
@@ -57,22 +58,13 @@ function serverSection(dir: string, name: string, listen: string): string {
  */
 function primaryConf(dir: string, zones: string[], primary: ZoneHost, secondary: ZoneHost, key: TestKey): string {
   return `${serverSection(dir, 'primary', primary.address)}
-key:
-  - id: ${key.name}
-    algorithm: ${key.algorithm}
-    secret: ${key.secret}
+${knotKeys([key])}
 remote:
   - id: secondary
     address: ${secondary.address}@53
     via: ${primary.address}
 acl:
-  - id: nrcert-acme
-    key: ${key.name}
-    action: update
-    update-type: [TXT]
-    update-owner: name
-    update-owner-match: equal
-    update-owner-name: [_acme-challenge]
+${knotAcmeAcl(key)}
   - id: update
     address: 127.0.0.0/8
     action: update

@@ -54,21 +54,9 @@ database:
 log:
   - target: stderr
     any: info
-key:
-  - id: ${key.name}
-    algorithm: ${key.algorithm}
-    secret: ${key.secret}
-  - id: ${readonlyKey.name}
-    algorithm: ${readonlyKey.algorithm}
-    secret: ${readonlyKey.secret}
+${knotKeys([key, readonlyKey])}
 acl:
-  - id: nrcert-acme
-    key: ${key.name}
-    action: update
-    update-type: [TXT]
-    update-owner: name
-    update-owner-match: equal
-    update-owner-name: [_acme-challenge]
+${knotAcmeAcl(key)}
 template:
   - id: default
     storage: "${dir}"
@@ -78,4 +66,20 @@ zone:
   - domain: ${zone}
     acl: nrcert-acme
 `;
+}
+
+/** Knot's `key:` section for `keys` (the README's snippet). */
+export function knotKeys(keys: TestKey[]): string {
+  return ['key:', ...keys.map((k) => `  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}`)].join('\n');
+}
+
+/** The README's acl entry: `key` may update TXT records at `_acme-challenge` names only (an item of `acl:`). */
+export function knotAcmeAcl(key: TestKey): string {
+  return `  - id: nrcert-acme
+    key: ${key.name}
+    action: update
+    update-type: [TXT]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: [_acme-challenge]`;
 }
