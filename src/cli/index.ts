@@ -8,6 +8,9 @@
  * `--env-file PATH` for its option of that name and exits 9 when PATH does not exist
  * (nodejs/node#54232; test/integration/invocations.test.ts pins it down).
  */
+// First, before any other module loads: the resident service's V8 settings (see resident.ts).
+import { interpretOnlyFor } from './resident';
+interpretOnlyFor(process.argv.slice(2));
 import { describeError, ExitCode, exitCodeOf } from '../errors';
 import { parseArgs, unknownCommand, type ParsedArgs } from './args';
 import { commandHelp, COMMAND_SPECS, generalHelp } from './commands';

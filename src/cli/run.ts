@@ -9,6 +9,7 @@ import { defaultSchedule, RenewalScheduler, type RunningRenewal } from '../servi
 import { statePath } from '../store/state-dir';
 import { acquireLock } from '../store/lock';
 import { ensureStateDir } from '../store/state';
+import { collectGarbageOnce } from './resident';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -40,6 +41,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       startRenewal: () => startRenewalChild(config),
     });
     scheduler.start();
+    collectGarbageOnce();
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);
