@@ -1,14 +1,15 @@
 /**
  * V8 settings the resident service (`nrcert run`) gives itself, so they hold however it is
  * started (systemd unit, `npx nrcert run`, `nrcert run` on PATH, docker): no command-line flag
- * or shebang needed. The service only waits and starts a child twice a day; the renewal child
- * (`nrcert renew --scheduled`) is a fresh node with V8's defaults.
+ * or shebang needed. The compiler flags are set by the first statement of cli/index.ts (before
+ * any of nrcert's modules is even resolved: resolving paths is what makes Node's path helpers
+ * hot); this module holds the rest. The service only waits and starts a child twice a day;
+ * the renewal child (`nrcert renew --scheduled`) is a fresh node with V8's defaults.
  *
  * - No optimising or baseline compilers (TurboFan, Maglev, Sparkplug): they would only ever
  *   compile Node's own path helpers, hot while modules are resolved at start, and that first
  *   compilation alone touches ≈ 3 MB of the node binary's compiler code and zone memory
- *   (bench/cli.bench.ts, Node 20-24). Set before any of nrcert's modules load; the interpreter
- *   runs everything else. V8 reads these flags at every tiering decision, so changing them at run
+ *   (bench/cli.bench.ts, Node 20-24). The interpreter runs everything. V8 reads these flags at every tiering decision, so changing them at run
  *   time is safe (unlike heap sizes, which are fixed when the isolate starts).
  * - One full garbage collection once the schedule is set: start-up garbage (parsed settings,
  *   module sources) leaves the young generation grown; Node 20's memory reducer shrinks it after
@@ -16,17 +17,6 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-
-/**
- * Turns V8's compilers off for this process when the command line is `run`'s: called by the
- * entry point before it loads anything else (the command line is parsed later, by modules whose
- * loading already counts). `run` anywhere in it counts: a false match (`--env-file run`) only
- * makes one short command interpret.
- */
-export function interpretOnlyFor(argv: string[]): void {
-  if (!argv.includes('run')) return;
-  for (const flag of ['--no-turbofan', '--no-maglev', '--no-sparkplug']) setFlagsFromString(flag);
-}
 
 /** One full, synchronous garbage collection (V8's `gc()`, exposed for the one call). */
 export function collectGarbageOnce(): void {
