@@ -114,8 +114,11 @@ function rewriteKept(file, distDir, packed) {
   });
   if (!used) return;
   const loader = path.relative(dir, path.join(distDir, LOADER)).split(path.sep).join('/');
-  const header = `const __nrcertRequire = require(${JSON.stringify(loader.startsWith('.') ? loader : `./${loader}`)}).requireFrom(__dirname);\n`;
-  // After the shebang and "use strict", before the first statement that could require.
+  // The loader itself is required on the first packed require, not before: the bin's first
+  // statement must run before anything is resolved (the `run` compiler flags, src/cli/index.ts).
+  const spec = JSON.stringify(loader.startsWith('.') ? loader : `./${loader}`);
+  const header = `let __nrcertLoader;\nconst __nrcertRequire = (spec) => (__nrcertLoader || (__nrcertLoader = require(${spec}).requireFrom(__dirname)))(spec);\n`;
+  // After the shebang and "use strict": declared before any statement that uses it.
   const at = out.indexOf('"use strict";\n');
   const pos = at >= 0 ? at + '"use strict";\n'.length : (out.startsWith('#!') ? out.indexOf('\n') + 1 : 0);
   fs.writeFileSync(file, out.slice(0, pos) + header + out.slice(pos));

@@ -8,6 +8,10 @@
  * `--env-file PATH` for its option of that name and exits 9 when PATH does not exist
  * (nodejs/node#54232; test/integration/invocations.test.ts pins it down).
  */
+// First, before any module of nrcert loads (even resolving one counts): `nrcert run` interprets
+// only (see resident.ts for why). `run` anywhere in the command line counts: a false match
+// (`--env-file run`) only makes one short command interpret.
+if (process.argv.slice(2).includes('run')) for (const flag of ['--no-turbofan', '--no-maglev', '--no-sparkplug']) (require('node:v8') as typeof import('node:v8')).setFlagsFromString(flag);
 import { describeError, ExitCode, exitCodeOf } from '../errors';
 import { parseArgs, unknownCommand, type ParsedArgs } from './args';
 import { commandHelp, COMMAND_SPECS, generalHelp } from './commands';

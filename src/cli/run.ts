@@ -9,6 +9,7 @@ import { acquireLock } from '../store/lock';
 import { ensureStateDir } from '../store/state';
 import { startRenewalChild } from '../service/renewal-child';
 import { serveEditorFolder } from '../editor/serve';
+import { collectGarbageOnce } from './resident';
 
 /** How long a renewal stopped by SIGTERM may take to remove its TXT records before it is killed. */
 const STOP_GRACE_MS = 60_000;
@@ -48,6 +49,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     scheduler.start();
     // The Node-RED editor's folder, once in use: status at start, then its requests.
     const editor = serveEditorFolder(config, scheduler, logger);
+    collectGarbageOnce();
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await scheduler.stop(STOP_GRACE_MS);

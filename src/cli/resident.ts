@@ -1,0 +1,27 @@
+/**
+ * V8 settings the resident service (`nrcert run`) gives itself, so they hold however it is
+ * started (systemd unit, `npx nrcert run`, `nrcert run` on PATH, docker): no command-line flag
+ * or shebang needed. The compiler flags are set by the first statement of cli/index.ts (before
+ * any of nrcert's modules is even resolved: resolving paths is what makes Node's path helpers
+ * hot); this module holds the rest. The service only waits and starts a child twice a day;
+ * the renewal child (`nrcert renew --scheduled`) is a fresh node with V8's defaults.
+ *
+ * - No optimising or baseline compilers (TurboFan, Maglev, Sparkplug): they would only ever
+ *   compile Node's own path helpers, hot while modules are resolved at start, and that first
+ *   compilation alone touches ≈ 3 MB of the node binary's compiler code and zone memory
+ *   (bench/cli.bench.ts, Node 20-24). The interpreter runs everything. V8 reads these flags at every tiering decision, so changing them at run
+ *   time is safe (unlike heap sizes, which are fixed when the isolate starts).
+ * - One full garbage collection once the schedule is set: start-up garbage (parsed settings,
+ *   module sources) leaves the young generation grown; Node 20's memory reducer shrinks it after
+ *   ~20 s idle, Node 22/24's did not here (≈ 1.5 MB).
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** One full, synchronous garbage collection (V8's `gc()`, exposed for the one call). */
+export function collectGarbageOnce(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  setFlagsFromString('--no-expose-gc');
+  gc?.();
+}

@@ -1,0 +1,42 @@
+/**
+ * What the idle `nrcert run` keeps loaded, after its first check has run (a real renewal against
+ * Pebble in a child): no ICU date formatter (node-cron's are made from Date's getters,
+ * src/service/local-time.ts: ≈ 7 MB of resident memory), and neither the ACME library nor the
+ * Cloudflare SDK (they live in the renewal child only). Behaviour, not a number: the figures are
+ * printed by bench/cli.bench.ts.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, collectOutput, startStack, stopCli, type Stack } from '../helpers/cli';
+import { waitFor } from '../helpers/wait';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+test('after its first check the idle service has made no ICU date formatter and loads no ACME or Cloudflare code', async () => {
+  const report = join(stack.dir, 'idle-probe.json');
+  const env = stack.env({ RENEW_START_DELAY: '0', NRCERT_IDLE_PROBE: report });
+  const service = collectOutput(
+    spawn(process.execPath, ['-r', join(__dirname, '..', 'helpers', 'idle-probe.js'), '--', CLI, 'run'], { env, cwd: stack.dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  let stderr = '';
+  service.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor(() => /renewal check finished/.test(stderr), 60_000, { what: 'the first renewal check to finish' });
+  } finally {
+    expect((await stopCli(service)).code).toBe(0);
+  }
+  // The check really ran (and renewed): the service scheduled node-cron and spawned its child.
+  expect(stderr).toMatch(/nrcert service started/);
+  const { formatters, modules } = JSON.parse(readFileSync(report, 'utf8')) as { formatters: number; modules: string[] };
+  expect(modules.some((m) => /node-cron/.test(m))).toBe(true);
+  expect(formatters).toBe(0);
+  expect(modules.filter((m) => /acme-client|cloudflare|node-forge|@peculiar/.test(m))).toEqual([]);
+}, 90_000);
