@@ -222,6 +222,7 @@ describe('failures leave the installed certificate untouched', () => {
 
   test('a refused token: one clear line naming CLOUDFLARE_API_TOKEN, exit 5', async () => {
     const result = await nrcert(['renew', '--force'], { CLOUDFLARE_API_TOKEN: 'wrong-token-value' });
+    if (result.code !== 5) throw new Error(`exit ${result.code}\n${result.stderr}`);
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/nrcert: cloudflare: .*CLOUDFLARE_API_TOKEN/);
     expect(result.stderr).not.toContain('wrong-token-value');
