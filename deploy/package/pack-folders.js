@@ -41,7 +41,12 @@ function load(id) {
   const filename = path.join(__dirname, id + '.js');
   const mod = { exports: {}, id: filename, filename, loaded: false };
   modules.set(id, mod);
-  pack[path.basename(id)].call(mod.exports, mod.exports, requireFrom(path.dirname(filename)), mod, filename, path.dirname(filename));
+  try {
+    pack[path.basename(id)].call(mod.exports, mod.exports, requireFrom(path.dirname(filename)), mod, filename, path.dirname(filename));
+  } catch (err) {
+    modules.delete(id); // as Node does: a module whose body threw is not cached half-built
+    throw err;
+  }
   mod.loaded = true;
   return mod.exports;
 }

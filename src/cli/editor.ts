@@ -6,7 +6,7 @@
  */
 import { configSources, type ParsedArgs } from './args';
 import { loadConfig, type Config } from '../config/config';
-import { describeError, LockedError, UsageError } from '../errors';
+import { describeError, ExitCode, LockedError, UsageError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { editorFolder, editorFolderOf, ensureEditorFolder, type EditorFolder } from '../editor/folder';
 import { acquireLock } from '../store/lock';
@@ -83,16 +83,32 @@ async function processSpool(config: Config, folder: EditorFolder, logger: Logger
     const processor = new SpoolProcessor({
       folder, stateDir: config.stateDir, renewIntervalMs: config.editor.renewIntervalMs, actions: realActions(config, folder, start, () => running !== undefined), logger,
     });
-    // Requests that land while it works are taken too; bounded, so a flood cannot keep it alive.
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      await processor.scan();
-      while (processor.renewing) {
-        await Promise.race([processor.idle(), sleep(POLL_MS)]);
+    // A stop (systemctl stop: KillMode=mixed signals only this process) is passed on to the
+    // renewal child, which removes its TXT records and releases its lock; no new request is taken.
+    let stopping = false;
+    const onStop = () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('stopping: asking the running renewal to clean up');
+      running?.child.kill('SIGTERM');
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    try {
+      // Requests that land while it works are taken too; bounded, so a flood cannot keep it alive.
+      for (let round = 0; round < MAX_ROUNDS && !stopping; round++) {
         await processor.scan();
+        while (processor.renewing) {
+          await Promise.race([processor.idle(), sleep(POLL_MS)]);
+          if (!stopping) await processor.scan();
+        }
+        if (!pendingNames(folder).some((n) => n.endsWith('.json'))) break;
       }
-      if (!pendingNames(folder).some((n) => n.endsWith('.json'))) break;
+      return stopping ? ExitCode.interrupted : 0;
+    } finally {
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
     }
-    return 0;
   } finally {
     await release();
   }

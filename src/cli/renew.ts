@@ -64,7 +64,8 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   } finally {
     // The editor sees the end of every run, failed ones included (EDITOR_DIR/status.json).
     await publishForEditor(editor, config, logger);
-    if (args.flags.scheduled || args.flags.doctor) await publishDoctorChecks(editor, configSources(args), logger);
+    // Not after a stop: the checks talk to the network, and the stop's grace is for the cleanup.
+    if ((args.flags.scheduled || args.flags.doctor) && !controller.signal.aborted) await publishDoctorChecks(editor, configSources(args), logger);
   }
   process.stdout.write(`${describeOutcome(outcome, config.certDir)}\n`);
   return 0;

@@ -277,12 +277,19 @@ function readNotify(env: Env, problems: string[]): Config['notify'] {
   return { command, url: url ? new Secret(url) : undefined };
 }
 
+/**
+ * EDITOR_RENEW_INTERVAL's default, a day: "Renew now" orders a new certificate for the same names
+ * every time, and Let's Encrypt allows 5 of those a week (duplicate-certificate limit); a shorter
+ * default would let a few clicks block the real renewals for a week.
+ */
+const EDITOR_RENEW_INTERVAL_DEFAULT_S = 86_400;
+
 function readEditor(env: Env, certDir: string, expand: (p: string) => string, problems: string[]): Config['editor'] {
   const explicit = Boolean(env.EDITOR_DIR?.trim());
   return {
     dir: explicit ? expand(env.EDITOR_DIR!.trim()) : join(certDir, 'editor'),
     explicit,
-    renewIntervalMs: readSeconds(env, 'EDITOR_RENEW_INTERVAL', 600, problems, true),
+    renewIntervalMs: readSeconds(env, 'EDITOR_RENEW_INTERVAL', EDITOR_RENEW_INTERVAL_DEFAULT_S, problems, true),
   };
 }
 

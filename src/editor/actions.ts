@@ -38,7 +38,7 @@ export function realActions(config: Config, folder: EditorFolder, start: StartRe
 async function renewOnce(config: Config, start: StartRenewal): Promise<ActionResult> {
   const startedAt = Date.now();
   const running = start();
-  if ('notStarted' in running) return { ok: false, message: running.notStarted };
+  if ('notStarted' in running) return { ok: false, message: running.notStarted, notStarted: true };
   const { code, signal } = await running.done;
   const status = await readState<ServiceStatus | null>(statePath(config.stateDir, 'status'), null).catch(() => null);
   const fresh = status?.lastRun && Date.parse(status.lastRun.at) >= startedAt - 1000 ? status.lastRun : undefined;

@@ -21,6 +21,8 @@ import { readEditorJson } from './events';
 export interface ActionResult {
   ok: boolean;
   message: string;
+  /** A renewal that was not started at all (one running, a fleet member): it does not count against EDITOR_RENEW_INTERVAL. */
+  notStarted?: boolean;
 }
 
 /** What the processor can do. */
@@ -118,7 +120,10 @@ export class SpoolProcessor {
     await writeState(statePath(this.o.stateDir, 'editor'), { lastRenewalAt: started.startedAt });
     this.#renewing = this.o.actions.renew()
       .catch((err: Error): ActionResult => ({ ok: false, message: err.message }))
-      .then((result) => this.finish(started, result, file))
+      .then(async (result) => {
+        if (result.notStarted) await writeState(statePath(this.o.stateDir, 'editor'), { lastRenewalAt: last });
+        this.finish(started, result, file);
+      })
       .finally(() => { this.#renewing = undefined; });
   }
 

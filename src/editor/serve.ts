@@ -22,24 +22,31 @@ export interface EditorServing {
 /** Serves `config`'s editor folder once it is in use; stop() ends the looking and the serving. */
 export function serveEditorFolder(config: Config, scheduler: RenewalScheduler, logger: Logger, lookMs = LOOK_MS): EditorServing {
   let serving: Promise<EditorServing | null> | undefined;
+  let stopped = false;
+  // Looks until the folder is served; a start that came to nothing (the folder not usable yet,
+  // its lock held) is looked at again at the next interval instead of never.
   const look = () => {
-    if (serving) return;
+    if (serving || stopped) return;
     try {
       const folder = editorFolder(config);
-      if (folder) serving = (require('./service') as typeof import('./service')).startEditorService(config, folder, scheduler, logger);
+      if (!folder) return;
+      const attempt = (require('./service') as typeof import('./service')).startEditorService(config, folder, scheduler, logger)
+        .catch((err: unknown) => {
+          logger.warn(`EDITOR_DIR: could not serve ${config.editor.dir} (${describeError(err)}); trying again`);
+          return null;
+        });
+      serving = attempt;
+      void attempt.then((s) => { if (!s && serving === attempt) serving = undefined; });
     } catch (err) {
       logger.debug(`EDITOR_DIR: cannot look at ${config.editor.dir} (${describeError(err)})`);
     }
   };
   look();
-  const timer = setInterval(() => {
-    look();
-    if (serving) clearInterval(timer);
-  }, lookMs);
+  const timer = setInterval(look, lookMs);
   timer.unref();
-  if (serving) clearInterval(timer);
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await (await serving)?.stop();
     },

@@ -46,6 +46,8 @@ export function readFleet(env: Env, problems: string[], expand: (p: string) => s
   for (const e of endpoints) {
     const bad = urlProblem(e, ['https:', 'http:']);
     if (bad) problems.push(`FLEET_ETCD_ENDPOINTS: "${printable(e)}" ${bad} (e.g. https://10.0.0.5:2379)`);
+    // Endpoints are named in log lines and host reports: no credentials in them.
+    else if (/^[a-z]+:\/\/[^/]*@/i.test(e)) problems.push('FLEET_ETCD_ENDPOINTS: an endpoint carries a user or password in its URL; give them as FLEET_ETCD_USER and FLEET_ETCD_PASSWORD_FILE');
   }
   const read = (name: string, secret = false): string | undefined => {
     const path = env[name]?.trim();
@@ -67,6 +69,9 @@ export function readFleet(env: Env, problems: string[], expand: (p: string) => s
   const password = read('FLEET_ETCD_PASSWORD_FILE', true);
   if (Boolean(user) !== Boolean(env.FLEET_ETCD_PASSWORD_FILE?.trim())) {
     problems.push('FLEET_ETCD_USER and FLEET_ETCD_PASSWORD_FILE go together: set both or neither');
+  }
+  if (user && endpoints.some((e) => /^http:/i.test(e))) {
+    problems.push('FLEET_ETCD_ENDPOINTS: with FLEET_ETCD_USER every endpoint must be https:// (the password and etcd\'s token would cross the network in clear)');
   }
   const name = env.FLEET_NAME?.trim() ?? '';
   if (!name) problems.push('FLEET_NAME is not set: name the fleet (e.g. home); every host of one fleet uses the same name');

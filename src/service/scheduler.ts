@@ -57,6 +57,8 @@ export class RenewalScheduler {
 
   /** Starts one renewal now, unless one is running. */
   tick(reason: 'schedule' | 'start' | 'elected'): void {
+    // A stopping service starts nothing (a fleet election may still arrive while it stops).
+    if (this.#stopping) return;
     const skip = this.options.skip?.();
     if (skip) {
       this.options.logger.debug({ reason }, `not checking: ${skip}`);

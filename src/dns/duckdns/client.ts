@@ -58,7 +58,7 @@ export class DuckDnsClient {
     let status: number;
     let body: string;
     try {
-      const response = await fetch(`${this.options.baseURL}/update?${query}`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout });
+      const response = await fetch(`${this.options.baseURL}/update?${query}`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: 'error' });
       status = response.status;
       body = await response.text();
     } catch (err) {

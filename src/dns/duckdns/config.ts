@@ -44,6 +44,10 @@ export function readDuckDnsSettings(ctx: SettingsContext): DuckDnsSettings {
   const baseURL = env.DUCKDNS_BASE_URL || DUCKDNS_BASE_URL;
   const badBase = env.DUCKDNS_BASE_URL && urlProblem(baseURL, ['http:', 'https:']);
   if (badBase) problems.push(`DUCKDNS_BASE_URL: "${printable(baseURL)}" ${badBase} (e.g. ${DUCKDNS_BASE_URL})`);
+  // The token travels in the URL: plain http only to this machine (tests, a local proxy).
+  else if (env.DUCKDNS_BASE_URL && /^http:/i.test(baseURL) && !isLoopbackUrl(baseURL)) {
+    problems.push(`DUCKDNS_BASE_URL: "${printable(baseURL)}" is plain http to another machine, which would send DUCKDNS_TOKEN in clear; use https://`);
+  }
   if (env.DOMAINS !== undefined) problems.push(...domainProblems(env.DOMAINS));
   return {
     token,
@@ -69,4 +73,14 @@ export function duckDnsSubdomain(fqdn: string): string | undefined {
   const labels = fqdn.toLowerCase().replace(/\.$/, '').split('.');
   if (labels.length < 3 || labels.at(-1) !== 'org' || labels.at(-2) !== 'duckdns') return undefined;
   return labels.at(-3);
+}
+
+/** True for an http(s) URL whose host is a loopback address or localhost. */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
 }

@@ -96,8 +96,13 @@ export class DuckDnsProvider implements DnsProvider {
     return 0;
   }
 
+  /**
+   * Values that could not be cleared, and domains whose update failed half-way (no record was
+   * handed back, so no cleanup ran for it: the value may be set). The next run's sweep clears both.
+   */
   leftovers(): LeftoverRecord[] {
-    return [...this.#leftovers.values()].map((r) => ({ ...r }));
+    const unclear = [...this.#published].map((sub) => `_acme-challenge.${sub}.${DUCKDNS_ZONE}`).filter((name) => !this.#leftovers.has(name));
+    return [...[...this.#leftovers.values()].map((r) => ({ ...r })), ...unclear.map((name) => ({ name }))];
   }
 
   #sub(fqdn: string): string {
