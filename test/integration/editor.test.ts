@@ -233,3 +233,24 @@ test('a service started before the editor folder existed takes it up once `nrcer
   expect(result.code).toBe(0);
   expect(result.stderr).toMatch(/watching the editor's requests/);
 }, 120_000);
+
+test('a stop of `nrcert editor process` (systemctl stop: SIGTERM to it alone) reaches its renewal child, which removes its TXT records; exit 130', async () => {
+  // Nothing answers at DNS_RESOLVERS, so the renewal waits for propagation with its records published.
+  const s = setup('oneshot-stop', { EDITOR_RENEW_INTERVAL: '0', DNS_RESOLVERS: '127.0.0.1:9', DNS_PROPAGATION_TIMEOUT: '120' });
+  mkdirSync(s.certDir, { recursive: true });
+  const init = await runCli(['editor', 'init'], s.env, s.base);
+  expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: init.stderr });
+  request(s.requests, 'stop-renew-0001', { action: 'renew' });
+  const editor = startCli(['editor', 'process'], s.env, s.base);
+  const txt = () => stack.fake.records().filter((r) => r.type === 'TXT' && r.name === '_acme-challenge.example.test');
+  try {
+    await waitFor(() => txt().length === 2, 40_000, { what: 'the renewal child\'s two TXT records' });
+    editor.child.kill('SIGTERM'); // KillMode=mixed: systemd signals the main process only
+    const result = await editor.done;
+    expect(result.code).toBe(130);
+    expect(txt()).toEqual([]);
+    expect(job(s.editorDir, 'stop-renew-0001')?.state).toBe('failed');
+  } finally {
+    editor.child.kill('SIGKILL');
+  }
+}, 120_000);
