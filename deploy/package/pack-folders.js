@@ -4,7 +4,8 @@
  * package installs a file per folder instead of one per module (≈ 20 instead of ≈ 140: the
  * package target is ≤ 150 files, and every provider, command and check is a module more).
  *
- *   dist/cli/index.js        stays a real file (the bin; `run` and `init` start it by path)
+ *   dist/cli/index.js        stays a real file (the bin; `run` and `init` start it by path), as do
+ *                            the settings readers of the providers and the fleet (see KEEP)
  *   dist/<folder>/modules.js { "<module>": function (exports, require, module, __filename, __dirname) { …tsc output… } }
  *   dist/modules-loader.js   loads a module from its folder's pack: once, on first require, as Node would
  *
@@ -19,8 +20,12 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** The files that stay real, relative to dist/. */
-const KEEP = new Set(['cli/index.js']);
+/**
+ * The files that stay real, relative to dist/: the bin, and the settings readers every command
+ * loads with the configuration (each provider's and the fleet's), so that reading the settings
+ * never reads the folder of the client code beside them.
+ */
+const KEEP = /^(cli\/index|fleet\/config|dns\/[^/]+\/config)\.js$/;
 const LOADER = 'modules-loader.js';
 const PACK = 'modules.js';
 const REQUIRE = /\brequire\((['"])(\.[^'"]*)\1\)/g;
@@ -64,12 +69,14 @@ module.exports = { requireFrom };
 /** Packs every folder of `distDir` (modules other than KEEP); returns the number of modules packed. */
 function packFolders(distDir) {
   const byFolder = new Map();
+  const kept = [];
   const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       const rel = path.relative(distDir, file).split(path.sep).join('/');
       if (entry.isDirectory()) walk(file);
-      else if (entry.name.endsWith('.js') && !KEEP.has(rel)) {
+      else if (KEEP.test(rel)) kept.push(rel);
+      else if (entry.name.endsWith('.js') && !KEEP.test(rel)) {
         const folder = path.posix.dirname(rel);
         if (!byFolder.has(folder)) byFolder.set(folder, []);
         byFolder.get(folder).push(file);
@@ -89,7 +96,7 @@ function packFolders(distDir) {
     fs.writeFileSync(path.join(distDir, folder, PACK), `'use strict';\nmodule.exports = {\n${parts.join(',\n')}\n};\n`);
   }
   fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', JSON.stringify(packed.sort())));
-  for (const rel of KEEP) rewriteKept(path.join(distDir, rel), distDir, new Set(packed));
+  for (const rel of kept) rewriteKept(path.join(distDir, rel), distDir, new Set(packed));
   for (const file of fs.readdirSync(distDir, { recursive: true })) {
     if (String(file).endsWith('.d.ts') || String(file).endsWith('.js.map')) fs.rmSync(path.join(distDir, String(file)));
   }
