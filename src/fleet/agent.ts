@@ -121,11 +121,14 @@ export class FleetAgent {
     const session = new AbortController();
     const stop = () => session.abort();
     this.#stop.signal.addEventListener('abort', stop, { once: true });
+    // A stop that came while the lease was being granted has fired already: the listener above
+    // never will, and the session would wait for ever.
+    if (this.#stop.signal.aborted) stop();
     this.#handOver = stop;
     try {
       const revision = await this.#sync(lease);
       const lost = live.lost.then(() => { throw new Error(`the fleet lease ended (no keepalive for ${fleet.leaseTtlSeconds} s)`); });
-      const ended = new Promise<void>((resolve) => session.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const ended = session.signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => session.signal.addEventListener('abort', () => resolve(), { once: true }));
       await Promise.race([lost, ended, this.#watch(lease, revision + 1, session.signal), this.deps.mayIssue ? this.#campaign(lease, session.signal) : new Promise<void>(() => undefined)]);
     } finally {
       this.#stop.signal.removeEventListener('abort', stop);

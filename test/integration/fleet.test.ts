@@ -159,13 +159,19 @@ test('a member activates its own Node-RED (restart hook, served-certificate chec
 test('without FLEET_* the idle service and status load no fleet code (only its settings parser); with it, run loads the client', async () => {
   const probe = join(w.stack.dir, 'fleet-loaded.js');
   writeFileSync(probe, "process.on('exit', () => { const m = Object.keys(require.cache).filter((k) => /[\\\\/]fleet[\\\\/](?!config\\.js)/.test(k)); require('fs').writeSync(2, '\\nFLEET-LOADED ' + m.length + '\\n'); });\n");
-  const loaded = (r: CliResult) => Number(/FLEET-LOADED (\d+)/.exec(r.stderr)?.[1] ?? -1);
+  const loaded = (r: CliResult) => {
+    const m = /FLEET-LOADED (\d+)/.exec(r.stderr);
+    if (!m) throw new Error(`no FLEET-LOADED line: the process did not exit on its own (code ${r.code}, signal ${r.signal})\n${r.stderr.slice(-3000)}`);
+    return Number(m[1]);
+  };
   const idle = async (env: Record<string, string>) => {
     const service = startCli(['run'], { ...env, NODE_OPTIONS: `--require ${probe}`, RENEW_START_DELAY: '3600', RENEW_SCHEDULE: '0 0 1 1 *' }, w.stack.dir);
     let out = '';
     service.child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(() => out.includes('nrcert service started'), 20_000, { what: 'the service started' });
-    return stopCli(service);
+    // Elected at once, the fleet's only host starts a renewal; a stop lets it clean up first (the
+    // service's grace is 60 s), which takes longer than stopCli's default on a loaded machine.
+    return stopCli(service, 60_000);
   };
   const plain = w.stack.env({ CERT_DIR: join(w.stack.dir, 'lazy', 'certs'), STATE_DIR: join(w.stack.dir, 'lazy', 'state') });
   expect(loaded(await idle(plain))).toBe(0);
