@@ -11,13 +11,11 @@ import { startCloudflareFake, type CloudflareFake } from '../fakes/cloudflare-ap
 import { SENTINEL_TOKEN, type CliResult } from '../helpers/cli';
 import { authoritativeUnavailable, spawnCommandInNamespace, spawnInNamespace, startAuthoritativeZone, udpFree, type AuthoritativeZone } from '../helpers/knot';
 import { startPebble, type PebbleEnv } from '../helpers/pebble';
+import { describeWhenAvailable } from '../helpers/required';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 import { waitFor } from '../helpers/wait';
 
-const unavailable = authoritativeUnavailable();
-// In CI (root, packages installed by .ci/run) these tests must run: a missing piece fails them.
-const skip = unavailable !== undefined && process.env.CI !== 'true';
-if (skip) console.log(`skipping the authoritative DNS tests: ${unavailable}`);
+const describeAuthoritative = describeWhenAvailable('the authoritative DNS tests', authoritativeUnavailable());
 
 const NAME = '_acme-challenge.example.test';
 /** A throwaway zone on the same two servers, and a token that may edit it alone (CNAME delegation). */
@@ -63,9 +61,8 @@ function publishedValues(): string[] {
   return fake.records().filter((r) => r.type === 'TXT' && r.name === NAME).map((r) => r.content.replace(/^"|"$/g, ''));
 }
 
-(skip ? describe.skip : describe)('nrcert against a real primary and secondary (DNS_RESOLVERS unset)', () => {
+describeAuthoritative('nrcert against a real primary and secondary (DNS_RESOLVERS unset)', () => {
   beforeAll(async () => {
-    if (unavailable) throw new Error(`the authoritative DNS tests cannot run: ${unavailable}`);
     zone = await startAuthoritativeZone('example.test', [ACME_ZONE]);
     pebble = await startPebble({ dnsServer: `${zone.secondary.address}:53` });
     fake = await startCloudflareFake({

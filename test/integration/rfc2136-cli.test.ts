@@ -11,11 +11,10 @@ import { startAriProxy, type AriProxy } from '../fakes/ari-proxy';
 import { runCli, type CliResult } from '../helpers/cli';
 import { bindUnavailable, startBind, type UpdateServer } from '../helpers/bind';
 import { startPebble, type PebbleEnv } from '../helpers/pebble';
+import { describeWhenAvailable } from '../helpers/required';
 import { makeTempDir, removeTempDir } from '../helpers/tmp';
 
-const unavailable = bindUnavailable();
-const skip = unavailable !== undefined && process.env.CI !== 'true';
-if (skip) console.log(`skipping the RFC 2136 CLI tests: ${unavailable}`);
+const describeBind = describeWhenAvailable('the RFC 2136 CLI tests', bindUnavailable());
 
 const NAME = '_acme-challenge.example.test';
 let bind: UpdateServer;
@@ -54,7 +53,7 @@ function updates(from: number, op: 'adding' | 'deleting'): number {
   return bind.output().slice(from).split('\n').filter((l) => line.test(l)).length;
 }
 
-(skip ? describe.skip : describe)('nrcert renew with DNS_PROVIDER=rfc2136 against BIND and Pebble', () => {
+describeBind('nrcert renew with DNS_PROVIDER=rfc2136 against BIND and Pebble', () => {
   beforeAll(async () => {
     bind = await startBind();
     pebble = await startPebble({ dnsServer: bind.address });
