@@ -24,6 +24,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { checkAllRewritten, lazyRequires } = require('./lazy-requires');
 const { packFolders } = require('./pack-folders');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -97,6 +98,7 @@ async function bundleVendor(dir) {
   const esbuild = require('esbuild');
   fs.mkdirSync(dir, { recursive: true });
   const packages = new Set();
+  const rewritten = new Set();
   for (const [name, v] of Object.entries(VENDOR)) {
     const result = await esbuild.build({
       stdin: { contents: entrySource(v), resolveDir: ROOT, sourcefile: `vendor-${name}.js`, loader: 'js' },
@@ -113,13 +115,14 @@ async function bundleVendor(dir) {
       legalComments: 'none',
       metafile: true,
       logLevel: 'error',
-      plugins: [siblingBundles(name)],
+      plugins: [siblingBundles(name), lazyRequires(rewritten)],
     });
     for (const input of Object.keys(result.metafile.inputs)) {
       const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
       if (m) packages.add(path.resolve(ROOT, m[1]));
     }
   }
+  checkAllRewritten(rewritten);
   return [...packages].sort();
 }
 

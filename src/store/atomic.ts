@@ -3,14 +3,13 @@
  * systems, and fsync of the file and then of its directory makes both the data and the new name
  * survive a power cut (common on a Raspberry Pi pulled from the wall).
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync,
   renameSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { open, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InstallError } from '../errors';
+import { closeFd, fchmodFd, fchownFd, fsyncFd, openFd, rename, rm, symlink, writeFd } from '../util/fs-async';
 
 /** Ownership to give a file; undefined parts stay as they are. */
 export interface Ownership {
@@ -18,9 +17,16 @@ export interface Ownership {
   group?: number;
 }
 
-/** A hidden, unique name next to `path` for a temporary file or link; see isTempName. */
+/**
+ * A hidden, unique name next to `path` for a temporary file or link; see isTempName. 32 bits
+ * from Math.random, not node:crypto: the idle service writes its status through here, and
+ * loading crypto would keep ≈ 1-2 MB of Node 22/24 resident for it (bench/cli.bench.ts). The name
+ * needs to be unique, not secret: every temporary is created exclusively (O_EXCL, or symlink(),
+ * which never replaces), so a name that exists already fails the step instead of reusing it.
+ */
 export function tempNameFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const suffix = Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
 }
 
 /** True for names made by tempNameFor (leftovers of an interrupted run). */
@@ -30,15 +36,15 @@ export function isTempName(name: string): boolean {
 
 /** Flushes a directory's entries (new, renamed or removed names) to disk. */
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const fd = await openFd(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncFd(fd);
   } catch (err) {
     // Some file systems (and non-Linux platforms) cannot fsync a directory; nothing more to do.
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw err;
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 
@@ -49,16 +55,16 @@ export async function writeFileSynced(
   mode: number,
   ownership: Ownership = {},
 ): Promise<void> {
-  const handle = await open(path, 'wx', mode);
+  const fd = await openFd(path, 'wx', mode);
   try {
-    await handle.chmod(mode); // open's mode is filtered by the umask
+    await fchmodFd(fd, mode); // open's mode is filtered by the umask
     if (ownership.owner !== undefined || ownership.group !== undefined) {
-      await handle.chown(ownership.owner ?? -1, ownership.group ?? -1);
+      await fchownFd(fd, ownership.owner ?? -1, ownership.group ?? -1);
     }
-    await handle.writeFile(data);
-    await handle.sync();
+    await writeFd(fd, data);
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 

@@ -10,11 +10,11 @@
  * are judged by the pid alone, as before.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { LockedError } from '../errors';
 import { ownerOf, runningAsRoot } from '../privilege/as-owner';
+import { closeFd, fchownFd, fsyncFd, mkdir, openFd, readFile, rm, stat, writeFd } from '../util/fs-async';
 
 /** What the lock file says about its holder. */
 export interface LockHolder {
@@ -112,23 +112,23 @@ export async function acquireLock(path: string, info: LockOptions = {}): Promise
 }
 
 async function tryCreate(path: string, text: string): Promise<boolean> {
-  let handle;
+  let fd: number;
   try {
-    handle = await open(path, 'wx', 0o600);
+    fd = await openFd(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
   try {
-    await giveToFolderOwner(handle, dirname(path));
-    await handle.writeFile(text);
-    await handle.sync();
+    await giveToFolderOwner(fd, dirname(path));
+    await writeFd(fd, text);
+    await fsyncFd(fd);
   } catch (err) {
-    await handle.close();
+    await closeFd(fd);
     await rm(path, { force: true });
     throw err;
   }
-  await handle.close();
+  await closeFd(fd);
   return true;
 }
 
@@ -136,10 +136,10 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
  * Run as root, the lock file (which a killed run leaves behind) belongs to STATE_DIR's owner, so a
  * service running as that user can read it. Through the descriptor just created: no link followed.
  */
-async function giveToFolderOwner(handle: FileHandle, dir: string): Promise<void> {
+async function giveToFolderOwner(fd: number, dir: string): Promise<void> {
   if (!runningAsRoot()) return;
   const owner = ownerOf(dir);
-  if (owner.uid !== 0) await handle.chown(owner.uid, owner.gid);
+  if (owner.uid !== 0) await fchownFd(fd, owner.uid, owner.gid);
 }
 
 async function inspect(path: string, opts: LockOptions, probe: ProcessProbe): Promise<Verdict> {

@@ -1,7 +1,8 @@
 /**
  * Preloaded (`node -r`) into `nrcert run` by test/integration/service-idle.test.ts: counts every
  * ICU date formatter the process constructs (through the global Intl.DateTimeFormat, as node-cron
- * does) and, at exit, writes that count and the modules it loaded to NRCERT_IDLE_PROBE (JSON).
+ * does) and, at exit, writes that count, the modules it loaded and the Node built-ins it loaded
+ * (public names, from process.moduleLoadList) to NRCERT_IDLE_PROBE (JSON).
  */
 'use strict';
 const { writeFileSync } = require('node:fs');
@@ -16,5 +17,6 @@ Counting.supportedLocalesOf = Real.supportedLocalesOf;
 Object.defineProperty(Intl, 'DateTimeFormat', { value: Counting, writable: true, configurable: true });
 
 process.on('exit', () => {
-  writeFileSync(process.env.NRCERT_IDLE_PROBE, JSON.stringify({ formatters, modules: Object.keys(require.cache) }));
+  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+  writeFileSync(process.env.NRCERT_IDLE_PROBE, JSON.stringify({ formatters, modules: Object.keys(require.cache), builtins }));
 });

@@ -143,3 +143,54 @@ test('prepare on a clone installed without dev dependencies skips the build with
   expect(result.stderr).toMatch(/TypeScript is not installed.*build is skipped.*npm install -g \.\/nrcert-<version>\.tgz/);
   expect(existsSync(join(clone, 'dist'))).toBe(false);
 });
+
+/**
+ * deploy/package/lazy-requires.js moves some requires of Node built-ins inside pino, sonic-boom,
+ * dotenv and node-cron to the paths that use them. Each bundle, loaded alone in a fresh node:
+ * the built-in is absent after what the idle service does, and the path that needs it still
+ * works (and loads it) afterwards.
+ */
+test('the vendor bundles load crypto, assert and worker threads only on the paths that use them', () => {
+  const vendor = join(pkg.root, 'vendor');
+  const script = `
+    const loaded = (name) => process.moduleLoadList.includes('NativeModule ' + name);
+    const out = {};
+    const pino = require(${JSON.stringify(join(vendor, 'pino.js'))});
+    const destination = pino.destination({ dest: 1, sync: true });
+    pino({ base: undefined }, destination).info('hello');
+    out.pinoLogged = { worker_threads: loaded('worker_threads'), assert: loaded('assert') };
+    out.transportIsFunction = typeof pino.transport === 'function';
+    destination.end();
+    out.afterEnd = { assert: loaded('assert') };
+    const dotenv = require(${JSON.stringify(join(vendor, 'dotenv.js'))});
+    out.parsed = dotenv.parse('A=1\\nB="two words"\\n');
+    out.dotenvParsed = { crypto: loaded('crypto') };
+    const cron = require(${JSON.stringify(join(vendor, 'node-cron.js'))});
+    const task = cron.schedule('0 3 * * *', () => {}, { name: 'probe' });
+    out.taskId = task.id;
+    out.cronScheduled = { crypto: loaded('crypto') };
+    task.stop();
+    // dotenv's decryption (its one use of crypto) through the bundle: AES-256-GCM, nonce first, tag last.
+    const c = require('node:crypto');
+    const key = c.randomBytes(32), nonce = c.randomBytes(12);
+    const cipher = c.createCipheriv('aes-256-gcm', key, nonce);
+    const sealed = Buffer.concat([nonce, cipher.update('C=3'), cipher.final(), cipher.getAuthTag()]).toString('base64');
+    out.decrypted = dotenv.decrypt(sealed, key.toString('hex'));
+    process.stderr.write(JSON.stringify(out));
+  `;
+  // A file, not `node -e`: Node's eval mode loads crypto (and more) itself.
+  const file = join(dir, 'lazy-requires-probe.js');
+  writeFileSync(file, script);
+  const result = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  const out = JSON.parse(result.stderr);
+  expect(result.stdout).toMatch(/"msg":"hello"/);
+  expect(out.pinoLogged).toEqual({ worker_threads: false, assert: false });
+  expect(out.transportIsFunction).toBe(true);
+  expect(out.afterEnd).toEqual({ assert: true });
+  expect(out.parsed).toEqual({ A: '1', B: 'two words' });
+  expect(out.dotenvParsed).toEqual({ crypto: false });
+  expect(out.taskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(out.cronScheduled).toEqual({ crypto: false });
+  expect(out.decrypted).toBe('C=3');
+});

@@ -2,7 +2,9 @@
  * What the idle `nrcert run` keeps loaded, after its first check has run (a real renewal against
  * Pebble in a child): no ICU date formatter (node-cron's are made from Date's getters,
  * src/service/local-time.ts: ≈ 7 MB of resident memory), and neither the ACME library nor the
- * Cloudflare SDK (they live in the renewal child only). Behaviour, not a number: the figures are
+ * Cloudflare SDK (they live in the renewal child only), nor the Node built-ins it has no use
+ * for: every built-in loaded stays resident (on Node 22/24 crypto, assert, worker_threads and
+ * fs/promises with readline cost ≈ 3-4 MB together). Behaviour, not a number: the figures are
  * printed by bench/cli.bench.ts.
  */
 import { spawn } from 'node:child_process';
@@ -11,6 +13,8 @@ import { join } from 'node:path';
 import { CLI, collectOutput, startStack, stopCli, type Stack } from '../helpers/cli';
 import { waitFor } from '../helpers/wait';
 
+/** The CLI under test is the installed package (NRCERT_TEST_BIN, see README "Development"). */
+const PACKAGE = Boolean(process.env.NRCERT_TEST_BIN);
 let stack: Stack;
 
 beforeAll(async () => {
@@ -20,7 +24,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test('after its first check the idle service has made no ICU date formatter and loads no ACME or Cloudflare code', async () => {
+test('after its first check the idle service has made no ICU date formatter and loads no ACME or Cloudflare code and no built-in it has no use for', async () => {
   const report = join(stack.dir, 'idle-probe.json');
   const env = stack.env({ RENEW_START_DELAY: '0', NRCERT_IDLE_PROBE: report });
   const service = collectOutput(
@@ -35,10 +39,17 @@ test('after its first check the idle service has made no ICU date formatter and 
   }
   // The check really ran (and renewed): the service scheduled node-cron and spawned its child.
   expect(stderr).toMatch(/nrcert service started/);
-  const { formatters, modules } = JSON.parse(readFileSync(report, 'utf8')) as { formatters: number; modules: string[] };
+  const { formatters, modules, builtins } = JSON.parse(readFileSync(report, 'utf8')) as { formatters: number; modules: string[]; builtins: string[] };
   expect(modules.some((m) => /node-cron/.test(m))).toBe(true);
   expect(formatters).toBe(0);
   // The libraries (checkout: node_modules; package: vendor/) and nrcert's Cloudflare client; the
   // provider's settings reader (dns/cloudflare/config) is part of loading the configuration.
   expect(modules.filter((m) => /node_modules[\\/](acme-client|cloudflare|node-forge|@peculiar)[\\/]|[\\/]vendor[\\/](acme-client|cloudflare|node-forge|peculiar-x509)\.js$|[\\/]dns[\\/]cloudflare[\\/](provider|sdk|token-check)\.js$/.test(m))).toEqual([]);
+  // nrcert's own resident code (store/lock, store/atomic) never loads fs/promises (and readline
+  // with it). The package's bundles of pino, dotenv and node-cron load crypto, assert and worker
+  // threads only on paths nrcert never takes (deploy/package/lazy-requires.js); a git checkout
+  // runs those libraries from node_modules as published, which load all three at start.
+  expect(builtins).toContain('child_process');
+  const unused = ['fs/promises', 'readline', ...(PACKAGE ? ['crypto', 'assert', 'worker_threads'] : [])];
+  expect(builtins.filter((b) => unused.includes(b))).toEqual([]);
 }, 90_000);
