@@ -2,10 +2,12 @@
  * ACME Renewal Information (ARI, RFC 9773): the CA's suggested renewal window for a certificate.
  * Light on purpose (node:crypto and node:https only): the service asks it on every tick, and a
  * Raspberry Pi pays for every module loaded. ARI is advisory: any failure here means "decide
- * without it", never "do not renew".
+ * without it", never "do not renew". node:https (with tls and http) is required by the fetch
+ * only: the idle service reads the saved window through here for the editor's status, and would
+ * otherwise keep ≈ 1 MB of HTTP and TLS code resident for a request it never makes.
  */
 import { X509Certificate } from 'node:crypto';
-import { Agent, get } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import { AcmeError } from '../errors';
 import { parseRetryAfter } from './http';
 
@@ -161,7 +163,8 @@ interface JsonAnswer {
 
 /** A plain HTTPS GET answering JSON (invalid JSON becomes undefined); rejects on network errors. */
 function getJson(url: string, opts: FetchRenewalInfoOptions): Promise<JsonAnswer> {
-  const agent = opts.ca ? new Agent({ ca: opts.ca, keepAlive: false }) : undefined;
+  const { Agent, get } = require('node:https') as typeof import('node:https');
+  const agent: HttpsAgent | undefined = opts.ca ? new Agent({ ca: opts.ca, keepAlive: false }) : undefined;
   const timeoutMs = opts.timeoutMs ?? 15_000;
   return new Promise<JsonAnswer>((resolve, reject) => {
     const req = get(url, { agent, timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {

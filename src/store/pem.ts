@@ -3,10 +3,10 @@
  * Raspberry Pi). Everything nrcert reports about a certificate comes from here.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InstallError } from '../errors';
 import { explainUnreachable } from '../privilege/traverse';
+import { readFile } from '../util/fs-async';
 import { CERT_FILES, type CertFileName, type CertificateInfo } from './types';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;

@@ -107,7 +107,8 @@ test('a running `nrcert run` renews on a request within seconds, refuses a secon
   const before = served(s.certDir);
   const loaded = join(s.base, 'loaded');
   const preload = join(s.base, 'preload.js');
-  writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.NRCERT_TEST_LOADED + '.' + process.pid, Object.keys(require.cache).join('\\n')));\n");
+  // The files the process loaded, then the Node built-ins (`builtin:NAME`), one a line.
+  writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.NRCERT_TEST_LOADED + '.' + process.pid, [...Object.keys(require.cache), ...process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => 'builtin:' + m.slice(13))].join('\\n')));\n");
   const service = startCli(['run'], { ...s.env, NODE_OPTIONS: `--require ${preload}`, NRCERT_TEST_LOADED: loaded }, s.base);
   let result: CliResult | undefined;
   try {
@@ -168,6 +169,9 @@ test('a running `nrcert run` renews on a request within seconds, refuses a secon
   // Reading the provider's settings (dns/cloudflare/config) is part of loading the configuration; talking to it is not.
   expect(modules.filter((m) => /node_modules[\\/](acme-client|cloudflare)[\\/]|[\\/]vendor[\\/](acme-client|axios|cloudflare)\.js$/.test(m) ||
     /[\\/]dist[\\/](dns[\\/]cloudflare[\\/](provider|sdk|token-check|fetch|errors|modules)|acme[\\/](issuer|order|account))\.js$/.test(m))).toEqual([]);
+  // Nor HTTP, TLS or fs/promises (readline with it): the editor's status reads the saved ARI
+  // window, never asks the CA; every built-in loaded stays resident.
+  expect(modules.filter((m) => /^builtin:(https|tls|_http_client|fs\/promises|readline)$/.test(m))).toEqual([]);
   expect(result.stderr).not.toContain(SENTINEL_TOKEN);
   expectNoSecret(s.editorDir, s.certDir);
 }, 180_000);

@@ -45,7 +45,7 @@ describe('deploy/systemd units', () => {
 
   it('run `nrcert run` as a long-running service, and `nrcert renew --scheduled` from a twice-daily randomised timer', () => {
     expect(unitText('nrcert.service')).toMatch(/^Type=simple$/m);
-    expect(unitText('nrcert.service')).toMatch(/^ExecStart=\/usr\/bin\/node --no-turbofan --no-maglev --no-sparkplug \/opt\/nrcert\/dist\/cli\/index\.js run$/m);
+    expect(unitText('nrcert.service')).toMatch(/^ExecStart=\/usr\/bin\/node --no-maglev \/opt\/nrcert\/dist\/cli\/index\.js run$/m);
     expect(unitText('nrcert.service')).toMatch(/^Restart=on-failure$/m);
     expect(unitText('nrcert-renew.service')).toMatch(/^Type=oneshot$/m);
     expect(unitText('nrcert-renew.service')).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/nrcert\/dist\/cli\/index\.js renew --scheduled$/m);
