@@ -87,9 +87,9 @@ function memoryOf(pid: number): { rss: number; pss: number; anon: number } {
  * settled. VmRSS counts the node binary's pages a process has touched (ICU, V8's compilers),
  * which every Node process on the machine shares (Node-RED too); Pss divides them among those.
  */
-async function idle(name: string, argv: string[]): Promise<void> {
+async function idle(name: string, argv: string[], env: Record<string, string> = {}): Promise<void> {
   const child = spawn(process.execPath, argv, {
-    env: { ...stack.env(), RENEW_START_DELAY: '3600', LOG_LEVEL: 'warn' },
+    env: { ...stack.env(), RENEW_START_DELAY: '3600', LOG_LEVEL: 'warn', ...env },
     cwd: stack.dir,
     stdio: 'ignore',
   });
@@ -127,4 +127,7 @@ test('figures', async () => {
   // deploy/systemd/nrcert.service's ExecStart: --no-maglev from the command line, so it also
   // covers Node's own start-up (nrcert sets the compiler flags itself from its first statement).
   await idle('package: systemd unit ExecStart', ['--no-maglev', pkgEntry, 'run']);
+  // With the Node-RED editor's folder in use: the service publishes status.json (which parses
+  // the certificate: node:crypto) and watches the spool.
+  await idle('package: ExecStart, EDITOR_DIR in use', ['--no-maglev', pkgEntry, 'run'], { EDITOR_DIR: join(stack.dir, 'editor-bench') });
 });
