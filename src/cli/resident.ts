@@ -9,8 +9,11 @@
  * - No optimising or baseline compilers (TurboFan, Maglev, Sparkplug): they would only ever
  *   compile Node's own path helpers, hot while modules are resolved at start, and that first
  *   compilation alone touches ≈ 3 MB of the node binary's compiler code and zone memory
- *   (bench/cli.bench.ts, Node 20-24). The interpreter runs everything. V8 reads these flags at every tiering decision, so changing them at run
- *   time is safe (unlike heap sizes, which are fixed when the isolate starts).
+ *   (bench/cli.bench.ts, Node 20-24). The interpreter runs everything. V8 reads these flags at
+ *   every tiering decision, so changing them at run time is safe (unlike heap sizes, which are
+ *   fixed when the isolate starts). One compilation comes before any statement of nrcert: on
+ *   Node 24, Maglev compiles path's isPosixPathSeparator while Node resolves the entry script
+ *   (`--trace-opt`; ≈ 1.5 MB of compiler code): the systemd unit passes `--no-maglev` for it.
  * - One full garbage collection once the schedule is set: start-up garbage (parsed settings,
  *   module sources) leaves the young generation grown; Node 20's memory reducer shrinks it after
  *   ~20 s idle, Node 22/24's did not here (≈ 1.5 MB).
