@@ -8,12 +8,15 @@ import type { Logger } from '../log';
 import type { DnsProvider } from '../dns/provider';
 import { followDelegation, type CnameLookup, type Delegation, type PublishAt } from '../dns/delegation';
 import { DelegationError, DnsProviderError } from '../errors';
+import { abortable } from '../util/sleep';
 
 /** What the plan needs. */
 export interface ChallengePlanDeps {
   dns: DnsProvider;
   lookup: CnameLookup;
   logger: Logger;
+  /** A stop (SIGTERM, Ctrl-C): ends the plan at once with AbortedError, even mid-lookup. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -24,10 +27,12 @@ export interface ChallengePlanDeps {
 export async function planChallengeNames(names: string[], deps: ChallengePlanDeps): Promise<PublishAt> {
   const plan: PublishAt = {};
   for (const name of names) {
-    const delegation = await followDelegation(name, deps.lookup);
+    // Each query is bounded (2 s, ≤ 8 hops), but a chain over slow servers still adds up: a stop
+    // must not wait for it. Nothing has been published yet, so there is nothing to clean up.
+    const delegation = await abortable(followDelegation(name, deps.lookup), deps.signal);
     const target = usable(delegation, deps.logger);
     if (delegation.kind === 'delegated') deps.logger.info({ name, target, chain: delegation.chain }, delegation.reason);
-    await zoneOf(deps.dns, delegation, target);
+    await abortable(zoneOf(deps.dns, delegation, target), deps.signal);
     plan[delegation.name] = target;
   }
   return plan;

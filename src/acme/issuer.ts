@@ -35,7 +35,7 @@ export function acmeIssuer(deps: AcmeIssuerDeps): Issuer {
     async issue(request: IssueRequest): Promise<CertificateSet> {
       const names = [...new Set(request.names.map(challengeRecordName))];
       const lookup = deps.cnameLookup ?? dnsCnameLookup({ resolvers: config.dns.resolvers });
-      const publishAt = await planChallengeNames(names, { dns, lookup, logger });
+      const publishAt = await planChallengeNames(names, { dns, lookup, logger, signal });
       await dns.sweep([...new Set(Object.values(publishAt))]);
       const order = async () => {
         const client = await openAccount(config, request.directoryUrl, { logger, signal });

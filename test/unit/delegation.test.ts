@@ -8,7 +8,7 @@ import { planChallengeNames } from '../../src/acme/challenge-plan';
 import { dnsCnameLookup } from '../../src/dns/cname-lookup';
 import { decideDelegation, followDelegation, type CnameAnswer, type CnameLookup } from '../../src/dns/delegation';
 import type { DnsProvider } from '../../src/dns/provider';
-import { DelegationError, DnsProviderError, ExitCode } from '../../src/errors';
+import { AbortedError, DelegationError, DnsProviderError, ExitCode } from '../../src/errors';
 
 /** A resolver holding `cnames` (name → target); names in `failing` give no answer; every ask is noted. */
 function fakeResolver(cnames: Record<string, string>, failing: string[] = [], zone?: string) {
@@ -156,6 +156,24 @@ describe('planChallengeNames (the issuer, before any order)', () => {
     const err = await planChallengeNames(['_acme-challenge.h0.test'], { dns, lookup: fakeResolver(chain).lookup, logger }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DelegationError);
     expect((err as Error).message).toContain('is longer than 8 CNAMEs');
+  });
+
+  it('a stop (SIGTERM, Ctrl-C) ends the plan at once, even while a CNAME lookup has not answered, before the provider is asked', async () => {
+    const { dns, zoneAsked } = fakeProvider(['example.com']);
+    const controller = new AbortController();
+    let asked = 0;
+    const silent: CnameLookup = () => {
+      asked += 1;
+      return new Promise<CnameAnswer>(() => {}); // a server that never answers (each real query is bounded at 2 s)
+    };
+    let outcome: unknown = 'still waiting';
+    void planChallengeNames([A], { dns, lookup: silent, logger, signal: controller.signal }).then(() => (outcome = 'planned'), (e: unknown) => (outcome = e));
+    await Promise.resolve();
+    expect(asked).toBe(1);
+    controller.abort();
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(outcome).toBeInstanceOf(AbortedError);
+    expect(zoneAsked).toEqual([]);
   });
 
   it('a lookup no server answered is warned about, and the value goes at the name itself (the propagation check then names the silent servers)', async () => {
