@@ -3,6 +3,7 @@
  * decision about them: may a renewal the editor asks for run now? Pure, like renewal/policy.ts:
  * every answer carries its reason, written for the person who pressed "Renew now".
  */
+import { isoTime } from '../util/iso-time';
 
 /** What became of a request. */
 export type JobState = 'running' | 'succeeded' | 'failed' | 'refused';
@@ -57,8 +58,8 @@ export function decideRenewRequest(ctx: RenewRequestContext): RenewRequestDecisi
       return {
         allowed: false,
         retryAt,
-        reason: `The certificate was renewed from the editor at ${new Date(last).toISOString()}; the next renewal from the editor is possible from ` +
-          `${retryAt.toISOString()} (in ${wait} minute${wait === 1 ? '' : 's'}; EDITOR_RENEW_INTERVAL is ${Math.round(ctx.intervalMs / 1000)} s).`,
+        reason: `The certificate was renewed from the editor at ${isoTime(new Date(last))}; the next renewal from the editor is possible from ` +
+          `${isoTime(retryAt)} (in ${wait} minute${wait === 1 ? '' : 's'}; EDITOR_RENEW_INTERVAL is ${Math.round(ctx.intervalMs / 1000)} s).`,
       };
     }
   }

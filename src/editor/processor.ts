@@ -16,6 +16,7 @@ import { decideRenewRequest, withJob, type Job } from './jobs';
 import { parseRequest, type EditorRequest } from './request';
 import { takeRequests } from './spool';
 import { readEditorJson } from './events';
+import { isoTime } from '../util/iso-time';
 
 /** How an action ended: its message is shown in the editor (no secret in it). */
 export interface ActionResult {
@@ -155,6 +156,6 @@ export class SpoolProcessor {
   }
 
   private stamp(): string {
-    return this.#now().toISOString();
+    return isoTime(this.#now()); // the service's: no V8 Date formatting (util/iso-time.ts)
   }
 }

@@ -14,13 +14,14 @@ import { readState } from '../store/state';
 import { statePath } from '../store/state-dir';
 import { ClientCaStore } from '../clients/store';
 import { EDITOR_FILES, EDITOR_FORMAT_VERSION, ensureEditorFolder, writeEditorFile, type EditorFolder } from './folder';
+import { isoTime } from '../util/iso-time';
 
 /** status.json: `status` is `nrcert status --json`; `service` what STATE_DIR/status.json holds (last run, back-off). */
 export async function publishStatus(folder: EditorFolder, config: Config, now: Date = new Date()): Promise<void> {
   const status = await statusReport(config, now);
   const service = await readState<ServiceStatus | null>(statePath(config.stateDir, 'status'), null).catch(() => null);
   ensureEditorFolder(folder);
-  writeEditorFile(folder, EDITOR_FILES.status, { version: EDITOR_FORMAT_VERSION, publishedAt: now.toISOString(), status, service });
+  writeEditorFile(folder, EDITOR_FILES.status, { version: EDITOR_FORMAT_VERSION, publishedAt: isoTime(now), status, service });
 }
 
 /** doctor.json: every check as `doctor --json` gives it, and the security audit's lines apart. */
@@ -28,7 +29,7 @@ export function publishDoctor(folder: EditorFolder, checks: CheckResult[], now: 
   ensureEditorFolder(folder);
   writeEditorFile(folder, EDITOR_FILES.doctor, {
     version: EDITOR_FORMAT_VERSION,
-    publishedAt: now.toISOString(),
+    publishedAt: isoTime(now),
     ok: allPassed(checks),
     checks,
     audit: checks.filter((c) => c.id.startsWith('security.')),
@@ -56,6 +57,6 @@ export function publishClients(folder: EditorFolder, stateDir: string, now: Date
   if (!store.exists()) return false;
   const clients = clientRows(store);
   ensureEditorFolder(folder);
-  writeEditorFile(folder, EDITOR_FILES.clients, { version: EDITOR_FORMAT_VERSION, publishedAt: now.toISOString(), clients });
+  writeEditorFile(folder, EDITOR_FILES.clients, { version: EDITOR_FORMAT_VERSION, publishedAt: isoTime(now), clients });
   return true;
 }

@@ -1,5 +1,6 @@
 import type { CertificateInfo } from '../store/types';
 import type { RenewalInfo } from '../acme/ari';
+import { isoTime } from '../util/iso-time';
 
 /** The renewal decision and why, for the log and for `status`. */
 export interface RenewalDecision {
@@ -46,7 +47,7 @@ export function dueAt(cert: Validity, ari?: RenewalInfo): Date {
   return new Date(cert.notAfter.getTime() - lifetimeMs(cert) / 3);
 }
 
-const iso = (d: Date) => d.toISOString();
+const iso = isoTime; // the service's status runs this policy too (util/iso-time.ts)
 
 /**
  * Decides whether to renew, as one pure function (certmagic's shape). Due when there is no

@@ -11,6 +11,7 @@ import { fileStateStore } from '../renewal/state';
 import { emptyRecord, lineageStates, type LineageState } from '../renewal/lineages';
 import { FileCertStore } from '../store/cert-dir';
 import { listArchived, readArchived } from '../store/archive';
+import { isoTime } from '../util/iso-time';
 
 const DAY_MS = 86_400_000;
 
@@ -55,12 +56,12 @@ export async function statusReport(config: Config, now: Date = new Date()): Prom
           issuer: installed.info.issuer,
           serial: installed.info.serial,
           fingerprint256: installed.info.fingerprint256,
-          notBefore: installed.info.notBefore.toISOString(),
-          notAfter: installed.info.notAfter.toISOString(),
+          notBefore: isoTime(installed.info.notBefore),
+          notAfter: isoTime(installed.info.notAfter),
           daysLeft: Math.floor((installed.info.notAfter.getTime() - now.getTime()) / DAY_MS),
-          dueAt: dueAt(installed.info, ari).toISOString(),
+          dueAt: isoTime(dueAt(installed.info, ari)),
           due: decideRenewal({ installed: installed.info, names: config.domains, now, ari }).due,
-          ari: ari ? { windowStart: ari.window.start.toISOString(), windowEnd: ari.window.end.toISOString(), chosenAt: ari.chosenAt?.toISOString() } : undefined,
+          ari: ari ? { windowStart: isoTime(ari.window.start), windowEnd: isoTime(ari.window.end), chosenAt: ari.chosenAt ? isoTime(ari.chosenAt) : undefined } : undefined,
           files: installed.files,
         },
       ]
@@ -86,7 +87,7 @@ async function lineageList(config: Config): Promise<LineageEntry[]> {
   for (const id of ids) {
     const set = await (inCertDir.includes(id) ? store.read(id) : readArchived(config.stateDir, id)).catch(() => null);
     const info = set ? (() => { try { return certificateInfo(set.cert); } catch { return null; } })() : null;
-    entries.push({ id, state: states.get(id)!, notAfter: info?.notAfter.toISOString(), fingerprint256: info?.fingerprint256 });
+    entries.push({ id, state: states.get(id)!, notAfter: info ? isoTime(info.notAfter) : undefined, fingerprint256: info?.fingerprint256 });
   }
   return entries;
 }

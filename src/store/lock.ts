@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { LockedError } from '../errors';
 import { ownerOf, runningAsRoot } from '../privilege/as-owner';
 import { closeFd, fchownFd, fsyncFd, mkdir, openFd, readFile, rm, stat, writeFd } from '../util/fs-async';
+import { isoTime } from '../util/iso-time';
 
 /** What the lock file says about its holder. */
 export interface LockHolder {
@@ -89,7 +90,7 @@ export async function acquireLock(path: string, info: LockOptions = {}): Promise
   const ours: LockHolder = {
     pid: process.pid,
     hostname: hostname(),
-    startedAt: new Date().toISOString(),
+    startedAt: isoTime(new Date()), // the service holds its lock for good: no V8 Date formatting (util/iso-time.ts)
     ...(info.command !== undefined ? { command: info.command } : {}),
     ...(bootId !== null ? { bootId } : {}),
     ...(startTicks !== null ? { startTicks } : {}),

@@ -105,11 +105,9 @@ test('a running `nrcert run` renews on a request within seconds, refuses a secon
   const s = setup('service');
   expect((await runCli(['renew'], s.env, s.base)).code).toBe(0);
   const before = served(s.certDir);
-  const loaded = join(s.base, 'loaded');
-  const preload = join(s.base, 'preload.js');
-  // The files the process loaded, then the Node built-ins (`builtin:NAME`), one a line.
-  writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.NRCERT_TEST_LOADED + '.' + process.pid, [...Object.keys(require.cache), ...process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => 'builtin:' + m.slice(13))].join('\\n')));\n");
-  const service = startCli(['run'], { ...s.env, NODE_OPTIONS: `--require ${preload}`, NRCERT_TEST_LOADED: loaded }, s.base);
+  // What the service loaded and formatted, written at its exit (as by each renewal child, by pid).
+  const probe = join(s.base, 'probe');
+  const service = startCli(['run'], { ...s.env, NODE_OPTIONS: `--require ${join(__dirname, '..', 'helpers', 'idle-probe.js')}`, NRCERT_IDLE_PROBE: probe }, s.base);
   let result: CliResult | undefined;
   try {
     await waitFor(() => existsSync(join(s.editorDir, 'status.json')) && existsSync(s.requests), 20_000, { what: 'the service publishing status.json' });
@@ -162,7 +160,8 @@ test('a running `nrcert run` renews on a request within seconds, refuses a secon
     expect({ name, lines: lines.length }).toEqual({ name, lines: 1 });
   }
   // The service itself never loaded the ACME library or the Cloudflare SDK (its renewal children did).
-  const modules = readFileSync(`${loaded}.${service.child.pid}`, 'utf8').split('\n');
+  const report = readJson<{ modules: string[]; builtins: string[]; dateFormatting: string[] }>(`${probe}.${service.child.pid}`);
+  const modules = [...report.modules, ...report.builtins.map((b) => `builtin:${b}`)];
   // (From the installed package, dist/<folder>/modules.js holds a folder's modules, deploy/package/pack-folders.js: a
   // folder's file is read when one of its modules is needed, and only that module runs.)
   expect(modules.some((m) => m.endsWith(join('dist', 'editor', 'processor.js')) || m.endsWith(join('dist', 'editor', 'modules.js')))).toBe(true);
@@ -172,6 +171,8 @@ test('a running `nrcert run` renews on a request within seconds, refuses a secon
   // Nor HTTP, TLS or fs/promises (readline with it): the editor's status reads the saved ARI
   // window, never asks the CA; every built-in loaded stays resident.
   expect(modules.filter((m) => /^builtin:(https|tls|_http_client|fs\/promises|readline)$/.test(m))).toEqual([]);
+  // Nor a Date formatted by V8: its first toISOString reads ICU's zone names (src/util/iso-time.ts).
+  expect(report.dateFormatting).toEqual([]);
   expect(result.stderr).not.toContain(SENTINEL_TOKEN);
   expectNoSecret(s.editorDir, s.certDir);
 }, 180_000);
