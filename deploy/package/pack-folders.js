@@ -7,7 +7,8 @@
  *   dist/cli/index.js        stays a real file (the bin; `run` and `init` start it by path), as do
  *                            the settings readers of the providers and the fleet (see KEEP)
  *   dist/<folder>/modules.js { "<module>": function (exports, require, module, __filename, __dirname) { …tsc output… } }
- *   dist/modules-loader.js   loads a module from its folder's pack: once, on first require, as Node would
+ *   dist/resident-modules.js { "<folder>/<module>": … }: the modules the idle service runs (RESIDENT)
+ *   dist/modules-loader.js   loads a module from its pack: once, on first require, as Node would
  *
  * What lazy loading gave stays: a module's code runs only when something requires it (a pack
  * holds its modules as functions, called on first use), and a pack is read only when one of its
@@ -28,26 +29,46 @@ const path = require('node:path');
 const KEEP = /^(cli\/index|fleet\/config|dns\/[^/]+\/config)\.js$/;
 const LOADER = 'modules-loader.js';
 const PACK = 'modules.js';
+const RESIDENT_PACK = 'resident-modules.js';
+
+/**
+ * What the resident service (`nrcert run`, idle, no editor folder, no fleet) runs, packed on
+ * their own: from the folder packs it would read every command's source to run a third of it
+ * (≈ 215 KB read for ≈ 77 KB run), and a script's source stays in the heap for as long as any of
+ * its functions lives (≈ 0.3 MB VmRSS on Node 24, bench/cli.bench.ts). Every other command reads
+ * this pack too (they all load the configuration). test/integration/service-idle.test.ts checks
+ * that the idle service, from the package, reads no other pack; the build stops on a name here
+ * that is no module.
+ */
+const RESIDENT = [
+  'cli/args', 'cli/commands', 'cli/invocation', 'cli/resident', 'cli/run',
+  'config/argv', 'config/config', 'config/domains', 'config/env-file', 'config/ownership', 'config/provider-settings', 'config/secret', 'config/values',
+  'dns/duckdns/errors', 'dns/registry', 'doctor/types', 'editor/folder', 'editor/serve', 'errors', 'log',
+  'privilege/as-owner', 'privilege/users', 'service/local-time', 'service/renewal-child', 'service/scheduler',
+  'store/atomic', 'store/lock', 'store/state', 'store/state-dir', 'util/fs-async', 'util/hint', 'util/iso-time', 'util/journal',
+];
 const REQUIRE = /\brequire\((['"])(\.[^'"]*)\1\)/g;
 
 /** The runtime: a require for the modules of one folder, resolving relative specifiers itself. */
 const LOADER_SOURCE = `'use strict';
-// Written by deploy/package/pack-folders.js: loads the modules packed into <folder>/${PACK}.
+// Written by deploy/package/pack-folders.js: loads the modules packed into <folder>/${PACK},
+// and those the idle service runs from ${RESIDENT_PACK}.
 const path = require('node:path');
 const PACKED = new Set(PACKED_LIST);
+const RESIDENT = new Set(RESIDENT_LIST);
 const packs = new Map();
 const modules = new Map();
 function load(id) {
   const hit = modules.get(id);
   if (hit) return hit.exports;
-  const folder = path.dirname(id);
-  let pack = packs.get(folder);
-  if (!pack) packs.set(folder, (pack = require(path.join(__dirname, folder, '${PACK}'))));
+  const file = RESIDENT.has(id) ? '${RESIDENT_PACK}' : path.join(path.dirname(id), '${PACK}');
+  let pack = packs.get(file);
+  if (!pack) packs.set(file, (pack = require(path.join(__dirname, file))));
   const filename = path.join(__dirname, id + '.js');
   const mod = { exports: {}, id: filename, filename, loaded: false };
   modules.set(id, mod);
   try {
-    pack[path.basename(id)].call(mod.exports, mod.exports, requireFrom(path.dirname(filename)), mod, filename, path.dirname(filename));
+    pack[RESIDENT.has(id) ? id : path.basename(id)].call(mod.exports, mod.exports, requireFrom(path.dirname(filename)), mod, filename, path.dirname(filename));
   } catch (err) {
     modules.delete(id); // as Node does: a module whose body threw is not cached half-built
     throw err;
@@ -85,22 +106,34 @@ function packFolders(distDir) {
   };
   walk(distDir);
   const packed = [];
+  const resident = new Map();
+  const entry = (key, file) => `${JSON.stringify(key)}: function (exports, require, module, __filename, __dirname) {\n${compact(fs.readFileSync(file, 'utf8').replace(/^#!.*\n/, ''), file)}\n}`;
   for (const [folder, files] of byFolder) {
-    const parts = files.sort().map((file) => {
+    const parts = [];
+    for (const file of files.sort()) {
       const name = path.basename(file, '.js');
-      packed.push(folder === '.' ? name : `${folder}/${name}`);
-      const source = compact(fs.readFileSync(file, 'utf8').replace(/^#!.*\n/, ''), file);
+      const id = folder === '.' ? name : `${folder}/${name}`;
+      packed.push(id);
+      if (RESIDENT.includes(id)) resident.set(id, entry(id, file));
+      else parts.push(entry(name, file));
       fs.rmSync(file);
-      return `${JSON.stringify(name)}: function (exports, require, module, __filename, __dirname) {\n${source}\n}`;
-    });
-    fs.writeFileSync(path.join(distDir, folder, PACK), `'use strict';\nmodule.exports = {\n${parts.join(',\n')}\n};\n`);
+    }
+    if (parts.length) writePack(path.join(distDir, folder, PACK), parts);
   }
-  fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', JSON.stringify(packed.sort())));
+  const missing = RESIDENT.filter((id) => !resident.has(id));
+  if (missing.length) throw new Error(`pack-folders.js: RESIDENT names ${missing.join(', ')}, which dist/ does not have: correct the list`);
+  writePack(path.join(distDir, RESIDENT_PACK), RESIDENT.map((id) => resident.get(id)));
+  fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', JSON.stringify(packed.sort())).replace('RESIDENT_LIST', JSON.stringify(RESIDENT)));
   for (const rel of kept) rewriteKept(path.join(distDir, rel), distDir, new Set(packed));
   for (const file of fs.readdirSync(distDir, { recursive: true })) {
     if (String(file).endsWith('.d.ts') || String(file).endsWith('.js.map')) fs.rmSync(path.join(distDir, String(file)));
   }
   return packed.length;
+}
+
+/** One pack: `module.exports = { <key>: function (exports, require, …) { … }, … }`. */
+function writePack(file, parts) {
+  fs.writeFileSync(file, `'use strict';\nmodule.exports = {\n${parts.join(',\n')}\n};\n`);
 }
 
 /**

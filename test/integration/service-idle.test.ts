@@ -39,12 +39,19 @@ test('after its first check the idle service has made no ICU date formatter and 
   }
   // The check really ran (and renewed): the service scheduled node-cron and spawned its child.
   expect(stderr).toMatch(/nrcert service started/);
-  const { formatters, modules, builtins } = JSON.parse(readFileSync(report, 'utf8')) as { formatters: number; modules: string[]; builtins: string[] };
+  const { formatters, dateFormatting, modules, builtins } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { formatters: number; dateFormatting: string[]; modules: string[]; builtins: string[] };
   expect(modules.some((m) => /node-cron/.test(m))).toBe(true);
   expect(formatters).toBe(0);
+  // Nor a Date formatted by V8 (its first toISOString reads ICU's zone names: src/util/iso-time.ts).
+  expect(dateFormatting).toEqual([]);
   // The libraries (checkout: node_modules; package: vendor/) and nrcert's Cloudflare client; the
   // provider's settings reader (dns/cloudflare/config) is part of loading the configuration.
   expect(modules.filter((m) => /node_modules[\\/](acme-client|cloudflare|node-forge|@peculiar)[\\/]|[\\/]vendor[\\/](acme-client|cloudflare|node-forge|peculiar-x509)\.js$|[\\/]dns[\\/]cloudflare[\\/](provider|sdk|token-check)\.js$/.test(m))).toEqual([]);
+  // From the package, nrcert's own code comes from one pack made for the service alone
+  // (deploy/package/pack-folders.js, RESIDENT), not from the packs of every command's folder.
+  if (PACKAGE) {
+    expect(modules.filter((m) => /[\\/]dist[\\/].*modules\.js$/.test(m)).map((m) => m.replace(/^.*[\\/]dist[\\/]/, ''))).toEqual(['resident-modules.js']);
+  }
   // nrcert's own resident code (store/lock, store/atomic) never loads fs/promises (and readline
   // with it). The package's bundles of pino, dotenv and node-cron load crypto, assert and worker
   // threads only on paths nrcert never takes (deploy/package/lazy-requires.js); a git checkout
