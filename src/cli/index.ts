@@ -10,8 +10,23 @@
  */
 // First, before any module of nrcert loads (even resolving one counts): `nrcert run` interprets
 // only (see resident.ts for why). `run` anywhere in the command line counts: a false match
-// (`--env-file run`) only makes one short command interpret.
-if (process.argv.slice(2).includes('run')) for (const flag of ['--no-turbofan', '--no-maglev', '--no-sparkplug']) (require('node:v8') as typeof import('node:v8')).setFlagsFromString(flag);
+// (`--env-file run`) only makes one short command interpret (and start once more, below).
+if (process.argv.slice(2).includes('run')) {
+  // Node 24 has Maglev-compiled path's isPosixPathSeparator before this line, resolving this
+  // script (≈ 1.5 MB resident for good): started without `--no-maglev` (by hand, `npx`, docker),
+  // the service starts itself once more in place with it, same pid, stdio and environment
+  // (process.execve, Node ≥ 22.15; the systemd unit passes the flag itself). Should the exec
+  // fail, it runs on as it is. Not for other commands: Maglev makes their start faster.
+  const proc = process as NodeJS.Process & { execve?: (file: string, args: string[]) => never };
+  if (proc.execve && !process.execArgv.includes('--no-maglev')) {
+    try {
+      proc.execve(process.execPath, [process.execPath, '--no-maglev', ...process.execArgv, '--', process.argv[1]!, ...process.argv.slice(2)]);
+    } catch {
+      // runs on with Maglev's one compilation
+    }
+  }
+  for (const flag of ['--no-turbofan', '--no-maglev', '--no-sparkplug']) (require('node:v8') as typeof import('node:v8')).setFlagsFromString(flag);
+}
 import { describeError, ExitCode, exitCodeOf } from '../errors';
 import { parseArgs, unknownCommand, type ParsedArgs } from './args';
 import { commandHelp, COMMAND_SPECS, generalHelp } from './commands';

@@ -13,7 +13,9 @@
  *   every tiering decision, so changing them at run time is safe (unlike heap sizes, which are
  *   fixed when the isolate starts). One compilation comes before any statement of nrcert: on
  *   Node 24, Maglev compiles path's isPosixPathSeparator while Node resolves the entry script
- *   (`--trace-opt`; ≈ 1.5 MB of compiler code): the systemd unit passes `--no-maglev` for it.
+ *   (`--trace-opt`; ≈ 1.5 MB of compiler code): the systemd unit passes `--no-maglev` for it, and
+ *   started without it the service starts itself once more in place with it (process.execve,
+ *   cli/index.ts), so by hand, through `npx` or in docker it idles as under the unit.
  * - One full garbage collection once the schedule is set: start-up garbage (parsed settings,
  *   module sources) leaves the young generation grown; Node 20's memory reducer shrinks it after
  *   ~20 s idle, Node 22/24's did not here (≈ 1.5 MB). Its "last resort" flavour (V8's

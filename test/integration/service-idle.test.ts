@@ -8,7 +8,7 @@
  * printed by bench/cli.bench.ts.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, collectOutput, startStack, stopCli, type Stack } from '../helpers/cli';
 import { waitFor } from '../helpers/wait';
@@ -39,7 +39,11 @@ test('after its first check the idle service has made no ICU date formatter and 
   }
   // The check really ran (and renewed): the service scheduled node-cron and spawned its child.
   expect(stderr).toMatch(/nrcert service started/);
-  const { formatters, dateFormatting, modules, builtins } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { formatters: number; dateFormatting: string[]; modules: string[]; builtins: string[] };
+  const { execArgv, formatters, dateFormatting, modules, builtins } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { execArgv: string[]; formatters: number; dateFormatting: string[]; modules: string[]; builtins: string[] };
+  // Started without --no-maglev, it started itself once more with it, in place (the report is
+  // its pid's): Node 24 has Maglev-compiled one function before nrcert's first statement. Node 20
+  // has no process.execve (and no such compilation), so there it runs as started.
+  expect(execArgv).toEqual([...(typeof (process as { execve?: unknown }).execve === 'function' ? ['--no-maglev'] : []), '-r', join(__dirname, '..', 'helpers', 'idle-probe.js')]);
   expect(modules.some((m) => /node-cron/.test(m))).toBe(true);
   expect(formatters).toBe(0);
   // Nor a Date formatted by V8 (its first toISOString reads ICU's zone names: src/util/iso-time.ts).
@@ -60,3 +64,24 @@ test('after its first check the idle service has made no ICU date formatter and 
   const unused = ['fs/promises', 'readline', ...(PACKAGE ? ['crypto', 'assert', 'worker_threads'] : [])];
   expect(builtins.filter((b) => unused.includes(b))).toEqual([]);
 }, 90_000);
+
+test('when it cannot start itself again with --no-maglev, the service runs on as it was started', async () => {
+  const report = join(stack.dir, 'idle-probe-noexec.json');
+  const failing = join(stack.dir, 'failing-execve.js');
+  // process.execve as it fails (a seccomp filter, a vanished node binary); also on Node 20, which has none.
+  writeFileSync(failing, "process.execve = () => { throw Object.assign(new Error('execve failed'), { code: 'EACCES', syscall: 'execve' }); };\n");
+  const env = stack.env({ RENEW_START_DELAY: '3600', NRCERT_IDLE_PROBE: report });
+  const service = collectOutput(
+    spawn(process.execPath, ['-r', failing, '-r', join(__dirname, '..', 'helpers', 'idle-probe.js'), '--', CLI, 'run'], { env, cwd: stack.dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  let stderr = '';
+  service.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor(() => /nrcert service started/.test(stderr), 20_000, { what: 'the service to start' });
+  } finally {
+    expect((await stopCli(service)).code).toBe(0);
+  }
+  const { execArgv } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { execArgv: string[] };
+  expect(execArgv).not.toContain('--no-maglev');
+  expect(stderr).not.toMatch(/execve|EACCES/);
+}, 60_000);
