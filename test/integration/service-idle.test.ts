@@ -24,26 +24,39 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test('after its first check the idle service has made no ICU date formatter and loads no ACME or Cloudflare code and no built-in it has no use for', async () => {
-  const report = join(stack.dir, 'idle-probe.json');
-  const env = stack.env({ RENEW_START_DELAY: '0', NRCERT_IDLE_PROBE: report });
+const PROBE = join(__dirname, '..', 'helpers', 'idle-probe.js');
+type Probe = { execArgv: string[]; formatters: number; dateFormatting: string[]; modules: string[]; builtins: string[] };
+
+/**
+ * Runs `nrcert run` with idle-probe.js (and `preloads` before it) until `until` shows in its
+ * stderr, stops it (it must exit 0) and returns its stderr and what the probe recorded.
+ */
+async function runService(name: string, vars: Record<string, string>, until: { pattern: RegExp; what: string; ms: number }, preloads: string[] = []): Promise<{ stderr: string; probe: Probe }> {
+  const report = join(stack.dir, `${name}.json`);
+  const env = stack.env({ ...vars, NRCERT_IDLE_PROBE: report });
   const service = collectOutput(
-    spawn(process.execPath, ['-r', join(__dirname, '..', 'helpers', 'idle-probe.js'), '--', CLI, 'run'], { env, cwd: stack.dir, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [...preloads.flatMap((p) => ['-r', p]), '-r', PROBE, '--', CLI, 'run'], { env, cwd: stack.dir, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let stderr = '';
   service.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    await waitFor(() => /renewal check finished/.test(stderr), 60_000, { what: 'the first renewal check to finish' });
+    await waitFor(() => until.pattern.test(stderr), until.ms, { what: until.what });
   } finally {
     expect((await stopCli(service)).code).toBe(0);
   }
+  // By pid: the service that started itself again (process.execve) kept its pid.
+  return { stderr, probe: JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as Probe };
+}
+
+test('after its first check the idle service has made no ICU date formatter and loads no ACME or Cloudflare code and no built-in it has no use for', async () => {
+  const { stderr, probe } = await runService('idle-probe', { RENEW_START_DELAY: '0' }, { pattern: /renewal check finished/, what: 'the first renewal check to finish', ms: 60_000 });
   // The check really ran (and renewed): the service scheduled node-cron and spawned its child.
   expect(stderr).toMatch(/nrcert service started/);
-  const { execArgv, formatters, dateFormatting, modules, builtins } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { execArgv: string[]; formatters: number; dateFormatting: string[]; modules: string[]; builtins: string[] };
+  const { execArgv, formatters, dateFormatting, modules, builtins } = probe;
   // Started without --no-maglev, it started itself once more with it, in place (the report is
   // its pid's): Node 24 has Maglev-compiled one function before nrcert's first statement. Node 20
   // has no process.execve (and no such compilation), so there it runs as started.
-  expect(execArgv).toEqual([...(typeof (process as { execve?: unknown }).execve === 'function' ? ['--no-maglev'] : []), '-r', join(__dirname, '..', 'helpers', 'idle-probe.js')]);
+  expect(execArgv).toEqual([...(typeof (process as { execve?: unknown }).execve === 'function' ? ['--no-maglev'] : []), '-r', PROBE]);
   expect(modules.some((m) => /node-cron/.test(m))).toBe(true);
   expect(formatters).toBe(0);
   // Nor a Date formatted by V8 (its first toISOString reads ICU's zone names: src/util/iso-time.ts).
@@ -66,22 +79,10 @@ test('after its first check the idle service has made no ICU date formatter and 
 }, 90_000);
 
 test('when it cannot start itself again with --no-maglev, the service runs on as it was started', async () => {
-  const report = join(stack.dir, 'idle-probe-noexec.json');
   const failing = join(stack.dir, 'failing-execve.js');
   // process.execve as it fails (a seccomp filter, a vanished node binary); also on Node 20, which has none.
   writeFileSync(failing, "process.execve = () => { throw Object.assign(new Error('execve failed'), { code: 'EACCES', syscall: 'execve' }); };\n");
-  const env = stack.env({ RENEW_START_DELAY: '3600', NRCERT_IDLE_PROBE: report });
-  const service = collectOutput(
-    spawn(process.execPath, ['-r', failing, '-r', join(__dirname, '..', 'helpers', 'idle-probe.js'), '--', CLI, 'run'], { env, cwd: stack.dir, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  let stderr = '';
-  service.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  try {
-    await waitFor(() => /nrcert service started/.test(stderr), 20_000, { what: 'the service to start' });
-  } finally {
-    expect((await stopCli(service)).code).toBe(0);
-  }
-  const { execArgv } = JSON.parse(readFileSync(`${report}.${service.child.pid}`, 'utf8')) as { execArgv: string[] };
+  const { stderr, probe: { execArgv } } = await runService('idle-probe-noexec', { RENEW_START_DELAY: '3600' }, { pattern: /nrcert service started/, what: 'the service to start', ms: 20_000 }, [failing]);
   expect(execArgv).not.toContain('--no-maglev');
   expect(stderr).not.toMatch(/execve|EACCES/);
 }, 60_000);
