@@ -126,6 +126,8 @@ test('figures', async () => {
   await idle('package: nrcert run', [pkgEntry, 'run']);
   // deploy/systemd/nrcert.service's ExecStart: --no-maglev from the command line, so it also
   // covers Node's own start-up (nrcert sets the compiler flags itself from its first statement).
+  // Started without it (the rows above), `nrcert run` starts itself once more with it on Node
+  // >= 22.15 (process.execve, src/cli/index.ts): there this row and the one above match.
   await idle('package: systemd unit ExecStart', ['--no-maglev', pkgEntry, 'run']);
   // With the Node-RED editor's folder in use: the service publishes status.json (which parses
   // the certificate: node:crypto) and watches the spool.
