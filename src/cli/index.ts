@@ -15,12 +15,17 @@ if (process.argv.slice(2).includes('run')) {
   // Node 24 has Maglev-compiled path's isPosixPathSeparator before this line, resolving this
   // script (≈ 1.5 MB resident for good): started without `--no-maglev` (by hand, `npx`, docker),
   // the service starts itself once more in place with it, same pid, stdio and environment
-  // (process.execve, Node ≥ 22.15; the systemd unit passes the flag itself). Should the exec
-  // fail, it runs on as it is. Not for other commands: Maglev makes their start faster.
-  const proc = process as NodeJS.Process & { execve?: (file: string, args: string[]) => never };
-  if (proc.execve && !process.execArgv.includes('--no-maglev')) {
+  // (process.execve, Node ≥ 22.15; the systemd unit passes the flag itself). The environment is
+  // passed explicitly: before nodejs/node#60029 (22.20, 24.10) an omitted one was empty. A failed
+  // execve(2) aborts the process before Node 26 (nodejs/node#62878), so it is tried only on a
+  // node binary that is there and executable; what Node refuses before the call (permission
+  // model, a worker) throws, and the service runs on as it is. Not for other commands: any V8
+  // flag on the command line costs their start Node's code cache for its built-ins.
+  const proc = process as NodeJS.Process & { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
+  const flagged = process.execArgv.includes('--no-maglev') || /(^|\s)--no-maglev(\s|$)/.test(process.env.NODE_OPTIONS ?? '');
+  if (proc.execve && !flagged && executable(process.execPath)) {
     try {
-      proc.execve(process.execPath, [process.execPath, '--no-maglev', ...process.execArgv, '--', process.argv[1]!, ...process.argv.slice(2)]);
+      proc.execve(process.execPath, [process.execPath, '--no-maglev', ...process.execArgv, '--', process.argv[1]!, ...process.argv.slice(2)], process.env);
     } catch {
       // runs on with Maglev's one compilation
     }
@@ -85,3 +90,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = exitCodeOf(err);
   },
 );
+
+/** Whether `file` is there and executable by this process (a function declaration: hoisted above the first statement). */
+function executable(file: string): boolean {
+  const fs = require('node:fs') as typeof import('node:fs');
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
