@@ -38,11 +38,19 @@ function humanStream(sink: DestinationStream, layout: Layout): DestinationStream
       const extras = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      const clock = layout.clock ? `${new Date(time as number).toTimeString().slice(0, 8)} ` : '';
+      const clock = layout.clock ? `${hhmmss(new Date(time as number))} ` : '';
       const text = `${clock}${(LEVEL_NAMES[level as number] ?? level).toString().padEnd(5)} ${msg ?? ''}${extras ? `  ${extras}` : ''}\n`;
       sink.write(layout.journal ? withPriority(PRIORITIES[level as number] ?? 6, text) : text);
     },
   };
+}
+
+/**
+ * `12:00:01`, local time, from Date's getters: toTimeString would read ICU's zone names, which a
+ * service at a terminal otherwise never needs (util/iso-time.ts).
+ */
+function hhmmss(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
 /** pino's JSON lines as they are, each with its priority prefix (journald strips it, MESSAGE stays JSON). */

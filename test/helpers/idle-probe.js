@@ -1,8 +1,9 @@
 /**
  * Preloaded (`node -r`) into `nrcert run` by test/integration/service-idle.test.ts: counts every
  * ICU date formatter the process constructs (through the global Intl.DateTimeFormat, as node-cron
- * does), records every Date formatted through V8's own Date formatting (toISOString, toJSON,
- * toString…: the first one reads ICU's zone data, src/util/iso-time.ts), and at exit writes those,
+ * does), records every call of Date.prototype's formatting methods (toISOString, toJSON,
+ * toString…: the first one reads ICU's zone data, src/util/iso-time.ts; util.inspect's own copies
+ * of them are not seen), and at exit writes those,
  * its node options, the modules it loaded and the Node built-ins it loaded (public names, from
  * process.moduleLoadList) to NRCERT_IDLE_PROBE.PID (JSON; by pid, as children preloaded through
  * NODE_OPTIONS write theirs beside it).
@@ -20,7 +21,7 @@ Counting.supportedLocalesOf = Real.supportedLocalesOf;
 Object.defineProperty(Intl, 'DateTimeFormat', { value: Counting, writable: true, configurable: true });
 
 const dateFormatting = [];
-for (const name of ['toISOString', 'toJSON', 'toString', 'toDateString', 'toTimeString', 'toUTCString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
+for (const name of ['toISOString', 'toJSON', 'toString', 'toDateString', 'toTimeString', 'toUTCString', 'toGMTString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
   const real = Date.prototype[name];
   Object.defineProperty(Date.prototype, name, {
     value: function (...args) {
