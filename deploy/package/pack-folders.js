@@ -123,7 +123,7 @@ function packFolders(distDir) {
   const missing = RESIDENT.filter((id) => !resident.has(id));
   if (missing.length) throw new Error(`pack-folders.js: RESIDENT names ${missing.join(', ')}, which dist/ does not have: correct the list`);
   writePack(path.join(distDir, RESIDENT_PACK), RESIDENT.map((id) => resident.get(id)));
-  fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', JSON.stringify(packed.sort())).replace('RESIDENT_LIST', JSON.stringify(RESIDENT)));
+  fs.writeFileSync(path.join(distDir, LOADER), LOADER_SOURCE.replace('PACKED_LIST', () => JSON.stringify(packed.sort())).replace('RESIDENT_LIST', () => JSON.stringify(RESIDENT)));
   for (const rel of kept) rewriteKept(path.join(distDir, rel), distDir, new Set(packed));
   for (const file of fs.readdirSync(distDir, { recursive: true })) {
     if (String(file).endsWith('.d.ts') || String(file).endsWith('.js.map')) fs.rmSync(path.join(distDir, String(file)));

@@ -2,7 +2,7 @@
  * `date.toISOString()`, the same string, from Date's UTC getters. For the resident service
  * (`nrcert run`) only: V8's own Date formatting (toISOString, toJSON, toString…) sets up its
  * local-time-zone cache on first use, which reads ICU's zone data and names out of the node
- * binary: ≈ 0.6 MB of resident memory on Node 24 that a process which only waits never needs
+ * binary: ≈ 0.5 MB of resident memory on Node 24 that a process which only waits never needs
  * (measured with /proc/PID/pagemap against the binary's symbols; the UTC getters read none of it).
  * test/unit/iso-time.test.ts compares it with toISOString over the whole range of Date;
  * test/integration/service-idle.test.ts checks the idle service never formats a Date through V8.

@@ -26,7 +26,8 @@ function writeDist(ids: string[]): string {
   const dist = join(dir, 'dist');
   for (const id of ids) {
     mkdirSync(dirname(join(dist, id)), { recursive: true });
-    const body = id === 'cli/run' ? "exports.other = require('../acme/issuer').id;\n" : '';
+    // Requires across packs, both ways: a resident module a folder's, a folder's a resident one.
+    const body = id === 'cli/run' ? "exports.other = require('../acme/issuer').id;\n" : id === 'acme/issuer' ? "exports.lock = require('../store/lock');\n" : '';
     writeFileSync(join(dist, `${id}.js`), `"use strict";\nexports.id = ${JSON.stringify(id)};\nexports.loads = (globalThis.__loads = (globalThis.__loads || 0) + 1);\n${body}`);
   }
   return dist;
@@ -48,6 +49,8 @@ test('the resident modules are packed together, the others by folder, and each l
   expect(run).toMatchObject({ id: 'cli/run', other: 'acme/issuer' });
   expect(requireFrom(join(dist, 'store'))('../cli/run')).toBe(run);
   expect(requireFrom(dist)('./acme/issuer')).toMatchObject({ id: 'acme/issuer', loads: 2 });
+  expect(requireFrom(dist)('./acme/issuer').lock).toBe(requireFrom(join(dist, 'cli'))('../store/lock'));
+  expect(requireFrom(dist)('./store/lock')).toMatchObject({ id: 'store/lock', loads: 3 });
 });
 
 test('a RESIDENT name that dist/ does not have stops the build, naming it', () => {

@@ -57,6 +57,8 @@ export class CloudflareDnsProvider implements DnsProvider {
   /** The comment of this install's records: RECORD_TAG and the owner id (RECORD_TAG alone without STATE_DIR). */
   tag(): Promise<string> {
     this.#tag ??= this.#journal ? this.#journal.owner().then((owner) => `${RECORD_TAG} #${owner}`) : Promise.resolve(RECORD_TAG);
+    // A journal that could not be read is asked again next time.
+    this.#tag.catch(() => (this.#tag = undefined));
     return this.#tag;
   }
 
