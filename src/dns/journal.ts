@@ -5,12 +5,7 @@
  * DNS host does not keep the comment nrcert tags its records with (issue 9 §2). Entries go once
  * the record is deleted. Written atomically; one writer at a time within the process (the
  * renewal lock keeps other processes out).
- *
- * The file also keeps this install's `owner`: a random id, made once, that a provider writes into
- * its records' tag. Two installs whose `_acme-challenge` names are CNAMEs to one target publish
- * at the same name; each sweeps only the records with its own tag (issue 15's review).
  */
-import { randomBytes } from 'node:crypto';
 import { readState, writeState } from '../store/state';
 import { statePath } from '../store/state-dir';
 
@@ -27,12 +22,7 @@ export interface JournalEntry {
   at: string;
 }
 
-/** What an owner id looks like. */
-const OWNER = /^[0-9a-f]{12}$/;
-
 interface JournalFile {
-  /** This install's id (12 hex digits), made on first use. */
-  owner?: string;
   records: JournalEntry[];
 }
 
@@ -49,15 +39,6 @@ export class TxtRecordJournal {
   async entries(): Promise<JournalEntry[]> {
     await this.#queue.catch(() => undefined);
     return (await this.#read()).records.filter((e) => e.provider === this.provider);
-  }
-
-  /** This install's id, made (and kept in the file) on first use. */
-  async owner(): Promise<string> {
-    await this.#queue.catch(() => undefined);
-    const kept = (await this.#read()).owner;
-    if (kept !== undefined && OWNER.test(kept)) return kept;
-    await this.#update((records) => records, randomBytes(6).toString('hex'));
-    return (await this.#read()).owner!;
   }
 
   /** Notes a record about to be created. */
@@ -82,15 +63,14 @@ export class TxtRecordJournal {
 
   async #read(): Promise<JournalFile> {
     const file = await readState<Partial<JournalFile>>(this.#path, { records: [] });
-    return { ...(typeof file.owner === 'string' ? { owner: file.owner } : {}), records: Array.isArray(file.records) ? file.records : [] };
+    return { records: Array.isArray(file.records) ? file.records : [] };
   }
 
-  /** Read, change, write atomically, keeping the owner (or taking `newOwner` when there is none); one change at a time. */
-  #update(change: (records: JournalEntry[]) => JournalEntry[], newOwner?: string): Promise<void> {
+  /** Read, change, write atomically; one change at a time. */
+  #update(change: (records: JournalEntry[]) => JournalEntry[]): Promise<void> {
     const next = this.#queue.catch(() => undefined).then(async () => {
       const file = await this.#read();
-      const owner = file.owner !== undefined && OWNER.test(file.owner) ? file.owner : newOwner;
-      await writeState(this.#path, { ...(owner ? { owner } : {}), records: change(file.records) });
+      await writeState(this.#path, { records: change(file.records) });
     });
     this.#queue = next;
     return next;

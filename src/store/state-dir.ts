@@ -10,7 +10,7 @@
  *   STATE_DIR/status.json          what the service last saw (no secrets; world-readable)
  *   STATE_DIR/editor.json          when the editor last asked for a renewal (EDITOR_RENEW_INTERVAL)
  *   STATE_DIR/editor.lock          held while the editor's spool is processed (service or `nrcert editor process`)
- *   STATE_DIR/txt-records.json     TXT records being published, so a crash can clean them up, and this install's owner id for their tag
+ *   STATE_DIR/txt-records.json     TXT records being published, so a crash can clean them up
  *   STATE_DIR/accounts/            ACME account keys, one folder per directory URL
  *   STATE_DIR/archive/<id>/        private copies of recent lineages
  *   STATE_DIR/clients/             the client-certificate CA (nrcert clients): CLIENT_FILES

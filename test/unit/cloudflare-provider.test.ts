@@ -199,40 +199,6 @@ function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-describe('CloudflareDnsProvider: two installs publishing at one name (CNAMEs to one target)', () => {
-  const TARGET = '_acme-challenge.example.test';
-  let dir: string;
-  beforeAll(async () => {
-    dir = await makeTempDir('txt-owner');
-  });
-  afterAll(async () => {
-    await removeTempDir(dir);
-  });
-  const install = (name: string) => new CloudflareDnsProvider({ apiToken: new Secret(TOKEN), baseURL: fake.baseURL, logger, stateDir: join(dir, name) });
-
-  it('each tags its records with its own id, kept in STATE_DIR, and sweeps only its own and the bare tag of older nrcert', async () => {
-    const a = install('a');
-    const b = install('b');
-    const inFlight = await a.present(TARGET, 'a-validating-now');
-    await b.present(TARGET, 'b-left-by-a-crash');
-    // The crash came before the journal existed: only the tag leads b's sweep to its record.
-    writeFileSync(join(dir, 'b', 'txt-records.json'), JSON.stringify({ owner: JSON.parse(readFileSync(join(dir, 'b', 'txt-records.json'), 'utf8')).owner, records: [] }));
-    await sdkClient().dns.records.create({ zone_id: zoneId('example.test'), type: 'TXT', name: TARGET, content: '"older-nrcert"', ttl: 60, comment: RECORD_TAG });
-    const tags = new Set(fake.records().map((r) => r.comment));
-    expect(tags).toEqual(new Set([await a.tag(), await b.tag(), RECORD_TAG]));
-    expect(await a.tag()).toMatch(/^nrcert acme-challenge \(safe to delete\) #[0-9a-f]{12}$/);
-    // The id is this install's for good: a later run (a new provider) tags the same.
-    expect(await install('b').tag()).toBe(await b.tag());
-
-    expect(await install('b').sweep([TARGET])).toBe(2);
-    expect(fake.records().map((r) => r.content)).toEqual(['"a-validating-now"']);
-    await a.cleanup(inFlight);
-    expect(fake.records()).toEqual([]);
-    // Adding and removing entries keeps the owner.
-    expect(await a.tag()).toBe(`${RECORD_TAG} #${(JSON.parse(readFileSync(join(dir, 'a', 'txt-records.json'), 'utf8')) as { owner: string }).owner}`);
-  });
-});
-
 describe('CloudflareDnsProvider journal (STATE_DIR/txt-records.json) and leftovers', () => {
   const NAME = '_acme-challenge.example.test';
   let dir: string;

@@ -8,12 +8,7 @@ import { CALL_RETRY } from '../../util/retry';
 import { cloudflareError, emptyResultError, isRefusal, TOKEN_PAGE } from './errors';
 import { boundedFetch } from './fetch';
 
-/**
- * The comment nrcert puts on every TXT record it creates, followed by ` #<owner>`: this install's
- * id from STATE_DIR (dns/journal.ts). A sweep removes only records with its own tag (and the bare
- * tag of nrcert before the owner, or without STATE_DIR): two installs whose `_acme-challenge`
- * names are CNAMEs to one target publish at the same name, and neither removes the other's.
- */
+/** The comment nrcert puts on every TXT record it creates, so a sweep removes only its own. */
 export const RECORD_TAG = 'nrcert acme-challenge (safe to delete)';
 
 /** Cloudflare's API base URL, which the SDK uses when CLOUDFLARE_BASE_URL is not set. */
@@ -48,18 +43,8 @@ export class CloudflareDnsProvider implements DnsProvider {
   /** Records created here, or found by the sweep, whose delete failed. */
   readonly #leftovers = new Map<string, LeftoverRecord>();
 
-  #tag?: Promise<string>;
-
   constructor(private readonly options: CloudflareOptions) {
     if (options.stateDir) this.#journal = new TxtRecordJournal(options.stateDir, this.name);
-  }
-
-  /** The comment of this install's records: RECORD_TAG and the owner id (RECORD_TAG alone without STATE_DIR). */
-  tag(): Promise<string> {
-    this.#tag ??= this.#journal ? this.#journal.owner().then((owner) => `${RECORD_TAG} #${owner}`) : Promise.resolve(RECORD_TAG);
-    // A journal that could not be read is asked again next time.
-    this.#tag.catch(() => (this.#tag = undefined));
-    return this.#tag;
   }
 
   /** The SDK client, created on first use. */
@@ -145,7 +130,6 @@ export class CloudflareDnsProvider implements DnsProvider {
   async present(fqdn: string, value: string): Promise<PresentedRecord> {
     const zone = await this.findZone(fqdn);
     const action = `create TXT record for ${fqdn}`;
-    const comment = await this.tag();
     await this.#journal?.add(fqdn, value, zone.id);
     try {
       const record = await this.client().dns.records.create({
@@ -154,7 +138,7 @@ export class CloudflareDnsProvider implements DnsProvider {
         name: fqdn,
         content: `"${value}"`,
         ttl: 60,
-        comment,
+        comment: RECORD_TAG,
       });
       if (!record?.id) throw emptyResultError(action);
       this.options.logger.debug({ fqdn, recordId: record.id }, 'TXT record created');
@@ -230,7 +214,7 @@ export class CloudflareDnsProvider implements DnsProvider {
   /**
    * Removes what an earlier run left behind: every record in the journal (by id, or by name and
    * value when the crash came before the id was noted), then every record at `fqdns` that
-   * carries this install's tag (or the bare RECORD_TAG), never another install's. A journalled record that cannot be removed now (its zone is no longer
+   * carries RECORD_TAG. A journalled record that cannot be removed now (its zone is no longer
    * in DOMAINS or the token's reach, Cloudflare is failing) is logged, kept in the journal and
    * listed in leftovers(); it does not stop the renewal.
    */
@@ -250,10 +234,9 @@ export class CloudflareDnsProvider implements DnsProvider {
         this.options.logger.warn({ fqdn: entry.fqdn, recordId: entry.id, error: (err as Error).message }, 'could not remove a TXT record an earlier run left behind; trying again next run');
       }
     }
-    const ours = new Set([await this.tag(), RECORD_TAG]);
     for (const fqdn of new Set(fqdns)) {
       const zone = await this.findZone(fqdn);
-      for (const { id } of (await this.txtRecords(zone.id, fqdn)).filter((r) => ours.has(r.comment ?? '') && !deleted.has(r.id))) {
+      for (const { id } of (await this.txtRecords(zone.id, fqdn)).filter((r) => r.comment === RECORD_TAG && !deleted.has(r.id))) {
         await this.cleanup({ fqdn, value: '', id, zoneId: zone.id });
         deleted.add(id);
       }
